@@ -1,0 +1,66 @@
+# gapdesk: `make run` starts the bot, `make test` runs every test.
+# Both install and train whatever is missing first, and nothing else.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+RASA_VENV := .venv-rasa
+PIP_QUIET := --quiet --disable-pip-version-check
+# This machine's pip config lists extra local indexes that may not exist; hide that noise.
+PIP_FILTER := grep -v "is ignored: it is neither a file nor a directory" || true
+
+# Rasa 3.6 needs CPython 3.10: GAPDESK_PYTHON310, else python3.10 on PATH, else pyenv's.
+define find_python
+for candidate in "$${GAPDESK_PYTHON$(1):-}" "python$(2)" "$$(pyenv prefix $(2) 2>/dev/null | head -n1)/bin/python"; do \
+  if [ -n "$$candidate" ] && "$$candidate" -c 'import sys; assert sys.version_info[:2] == ($(subst .,$(comma),$(2)))' 2>/dev/null; then \
+    echo "$$candidate"; exit 0; fi; \
+done; \
+echo "gapdesk: CPython $(2) not found. Install it (e.g. 'pyenv install $(2)') or set GAPDESK_PYTHON$(1)=/path/to/python$(2)." >&2; exit 1
+endef
+comma := ,
+
+.PHONY: help install train run test lint bench clean
+
+help:
+	@echo "make run    install, train what changed, start Rasa + actions (Ctrl-C stops)"
+	@echo "make test   install, train what changed, run the whole test suite"
+	@echo "make lint   ruff + mypy"
+
+$(RASA_VENV)/.installed: bot/requirements.txt
+	@python=$$($(call find_python,310,3.10)); \
+	echo "building $(RASA_VENV) with $$python"; \
+	"$$python" -m venv $(RASA_VENV); \
+	{ $(RASA_VENV)/bin/pip install $(PIP_QUIET) --upgrade pip setuptools wheel 2>&1; \
+	  $(RASA_VENV)/bin/pip install $(PIP_QUIET) -r bot/requirements.txt 2>&1; } | $(PIP_FILTER)
+	@$(RASA_VENV)/bin/python -c "import rasa, socketio; assert rasa.__version__ == '3.6.21'"
+	@touch $@
+
+$(VENV)/.installed: pyproject.toml
+	@python=$$($(call find_python,311,3.11)); \
+	echo "building $(VENV) with $$python"; \
+	"$$python" -m venv $(VENV); \
+	{ $(VENV)/bin/pip install $(PIP_QUIET) --upgrade pip setuptools wheel 2>&1; \
+	  $(VENV)/bin/pip install $(PIP_QUIET) -e '.[dev]' 2>&1; } | $(PIP_FILTER)
+	@$(VENV)/bin/python -c "import gapmodel, rasa_sdk, spacy, sklearn, sqlalchemy"
+	@touch $@
+
+install: $(RASA_VENV)/.installed $(VENV)/.installed
+
+train: install
+	@$(VENV)/bin/gapdesk train
+
+run: train
+	@$(VENV)/bin/gapdesk db upgrade
+	@$(VENV)/bin/gapdesk demo seed
+	@exec $(VENV)/bin/gapdesk up
+
+test: train
+	@$(VENV)/bin/python -m pytest
+
+lint: install
+	@$(VENV)/bin/ruff check gapmodel actions tests
+	@$(VENV)/bin/mypy gapmodel actions
+
+clean:
+	rm -rf $(VENV) $(RASA_VENV) models var

@@ -1,0 +1,56 @@
+"""Freezing a card: the form asks for its last four digits and a confirmation."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.services import get_services
+
+_FOUR_DIGITS = re.compile(r"^\d{4}$")
+
+
+class ValidateFreezeCardForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_freeze_card_form"
+
+    def validate_card_last_four(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        digits = str(value or "").strip()
+        if not _FOUR_DIGITS.match(digits):
+            dispatcher.utter_message(text="Please give just the last four digits of the card.")
+            return {"card_last_four": None}
+        bank = get_services().bank
+        if bank.card(digits) is None:
+            cards = ", ".join(bank.card_numbers())
+            dispatcher.utter_message(
+                text=f"I can't find a card ending in {digits} on your account. "
+                f"Your cards end in {cards}."
+            )
+            return {"card_last_four": None}
+        return {"card_last_four": digits}
+
+
+class ActionFreezeCard(Action):
+    def name(self) -> str:
+        return "action_freeze_card"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        digits = tracker.get_slot("card_last_four")
+        if tracker.get_slot("freeze_confirmed") and digits:
+            get_services().bank.freeze(digits)
+            dispatcher.utter_message(
+                text=f"Done: your card ending in {digits} is frozen and can't be used. "
+                "You can unfreeze it any time in the app under Cards > Manage card."
+            )
+        else:
+            dispatcher.utter_message(text="OK, I haven't frozen anything.")
+        return [SlotSet("card_last_four", None), SlotSet("freeze_confirmed", None)]

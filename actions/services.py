@@ -1,0 +1,99 @@
+"""What the actions need, built once per action-server process on first use.
+
+Nothing is loaded at import time: the first action that calls :func:`get_services`
+reads the settings, loads the knowledge base and the gap model, and starts the
+recorder. Tests inject their own :class:`Services` with :func:`set_services`.
+
+Failures are translated here, once: a scorer that errors or runs out of time gives
+``None`` (the decision then escalates), and storage problems are absorbed by the
+recorder's spool.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from gapmodel.features import GapInput
+from gapmodel.knowledge import KnowledgeBase
+from gapmodel.scorer import GapScore
+from gapmodel.settings import Settings, load_settings
+
+logger = logging.getLogger(__name__)
+
+
+class Scorer(Protocol):
+    def score(self, item: GapInput) -> GapScore: ...
+
+
+class RecordWriter(Protocol):
+    def record(self, record: dict[str, Any]) -> None: ...
+
+
+class CardsAndTransfers(Protocol):
+    def card(self, last_four: str) -> Any: ...
+    def card_numbers(self) -> list[str]: ...
+    def freeze(self, last_four: str) -> bool: ...
+    def transfer(self, reference: str) -> Any: ...
+
+
+@dataclass
+class Services:
+    settings: Settings
+    knowledge_base: KnowledgeBase
+    scorer: Scorer
+    recorder: RecordWriter
+    bank: CardsAndTransfers
+
+    def __post_init__(self) -> None:
+        # One worker: scoring is CPU-bound and per-message (see GUIDE on threads).
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gap-scorer")
+
+    def score(self, item: GapInput) -> GapScore | None:
+        """The gap score, or None when the scorer fails or exceeds its time budget."""
+        future = self._pool.submit(self.scorer.score, item)
+        try:
+            return future.result(timeout=self.settings.scorer_timeout_ms / 1000)
+        except FutureTimeout:
+            logger.error("gap scorer exceeded %d ms; escalating", self.settings.scorer_timeout_ms)
+        except Exception:  # noqa: BLE001 - any scorer failure must escalate, not crash
+            logger.exception("gap scorer failed; escalating")
+        return None
+
+
+_services: Services | None = None
+_lock = threading.Lock()
+
+
+def set_services(services: Services | None) -> None:
+    global _services
+    _services = services
+
+
+def get_services() -> Services:
+    global _services
+    with _lock:
+        if _services is None:
+            _services = build_services(load_settings())
+        return _services
+
+
+def build_services(settings: Settings) -> Services:
+    """The real services: the trained gap model, the database, the demo bank."""
+    from gapmodel.bank_demo import DemoBank
+    from gapmodel.scorer import GapModel
+    from gapmodel.storage.recorder import Recorder
+    from gapmodel.storage.store import Store, make_engine
+    from gapmodel.training import current_models
+
+    current = current_models(settings.models_path)
+    model = GapModel.load(Path(current.get("gap_model", settings.models_path / "missing")))
+    engine = make_engine(settings.database_url)
+    recorder = Recorder(Store(engine), settings.var_path / "spool" / "records.jsonl")
+    logger.info("gap model %s loaded; database %s", model.version, engine.url.render_as_string())
+    return Services(settings, KnowledgeBase.load(), model, recorder, DemoBank(engine))

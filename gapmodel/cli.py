@@ -1,0 +1,94 @@
+"""The ``gapdesk`` command line.
+
+Each sub-command is a thin wrapper: parse arguments, call the library, print.
+Library errors become a one-line message and exit code 2 here, in one place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from gapmodel.errors import GapdeskError
+from gapmodel.settings import Settings, load_settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _settings_epilog() -> str:
+    rows = [f"  {name} (default: {default!r})" for name, default, _ in Settings.table()]
+    return "settings (environment variables or .env):\n" + "\n".join(rows)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gapdesk",
+        description="gapdesk: a Rasa bot that scores every answer for its information gap.",
+        epilog=_settings_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = commands.add_parser("data", help="convert labelled data into Rasa training data")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    imp = data_commands.add_parser(
+        "import-intents",
+        help="write NLU examples, domain intents and answer rules from a labelled CSV/folder",
+    )
+    imp.add_argument("source", type=Path, help="CSV (text/sentence + label/category) or folder")
+    imp.add_argument("--name", default="intents", help="file stem for the written files")
+    imp.add_argument("--note", default="", help="source and licence note for the NLU file")
+    imp.set_defaults(handler=_cmd_import_intents)
+
+    from gapmodel import cli_commands  # sub-commands that need the heavier library parts
+
+    cli_commands.register(commands)
+    return parser
+
+
+def _cmd_import_intents(args: argparse.Namespace, settings: Settings) -> int:
+    from gapmodel.datasets import (
+        group_by_label,
+        read_labelled,
+        write_answer_rules,
+        write_domain_intents,
+        write_rasa_nlu,
+    )
+
+    groups = group_by_label(read_labelled(args.source))
+    note = args.note or f"Converted from {args.source} by `gapdesk data import-intents`."
+    write_rasa_nlu(groups, Path("data/nlu") / f"{args.name}.yml", note)
+    write_domain_intents(groups, Path("bot/domain") / f"{args.name}.yml")
+    write_answer_rules(groups, Path("data/rules") / f"{args.name}.yml")
+    examples = sum(len(texts) for texts in groups.values())
+    print(f"wrote {len(groups)} intents, {examples} examples (data/nlu, bot/domain, data/rules)")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        handler: Handler = args.handler
+        return handler(args, settings)
+    except GapdeskError as exc:
+        print(f"gapdesk: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def print_json(value: object) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

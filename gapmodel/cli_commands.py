@@ -1,0 +1,191 @@
+"""Sub-commands of ``gapdesk`` that need the heavier library parts (imported lazily)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+
+from gapmodel.settings import Settings
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the sub-commands to the ``gapdesk`` parser."""
+    train = commands.add_parser(
+        "train", help="train the Rasa model and the gap model (only what changed since last time)"
+    )
+    train.add_argument("--force", action="store_true", help="retrain even if nothing changed")
+    train.add_argument("--folds", type=int, default=3, help="cross-validation folds for gap labels")
+    train.set_defaults(handler=_cmd_train)
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser(
+        "upgrade", help="create or migrate the tables (GAPDESK_DATABASE_URL)"
+    ).set_defaults(handler=_cmd_db_upgrade)
+
+    demo = commands.add_parser("demo", help="the demo bank's cards and transfers")
+    demo_commands = demo.add_subparsers(dest="demo_command", required=True, metavar="ACTION")
+    demo_commands.add_parser(
+        "seed", help="create and reset the demo bank's records"
+    ).set_defaults(handler=_cmd_demo_seed)
+
+    commands.add_parser(
+        "up", help="start the Rasa server and the action server (Ctrl-C stops both)"
+    ).set_defaults(handler=_cmd_up)
+
+    score = commands.add_parser(
+        "score", help="score a message against the running bot: decision and reasons"
+    )
+    score.add_argument("text", help="a customer message")
+    score.set_defaults(handler=_cmd_score)
+
+    conversations = commands.add_parser("conversations", help="stored conversations")
+    conv_commands = conversations.add_subparsers(
+        dest="conversations_command", required=True, metavar="ACTION"
+    )
+    listing = conv_commands.add_parser("list", help="most recent conversations")
+    listing.add_argument("--status", choices=["bot", "escalated", "agent", "resolved"])
+    listing.add_argument("--limit", type=int, default=20)
+    listing.set_defaults(handler=_cmd_conversations_list)
+    show = conv_commands.add_parser("show", help="one conversation with scores and reasons")
+    show.add_argument("id")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(handler=_cmd_conversations_show)
+
+    chat = commands.add_parser("chat", help="chat with the running bot in this terminal")
+    chat.add_argument("--id", default=None, help="conversation id (default: a new one)")
+    chat.set_defaults(handler=_cmd_chat)
+
+
+def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    from gapmodel import engine, training
+
+    current = training.train(
+        engine.Project(), settings.models_path, settings.var_path / "cache",
+        folds=args.folds, force=args.force,
+    )  # fmt: skip
+    print(f"models {current['version']}: {current['rasa_model']}, {current['gap_model']}")
+    return 0
+
+
+def _store(settings: Settings):  # -> Store
+    from gapmodel.storage.store import Store, make_engine
+
+    return Store(make_engine(settings.database_url))
+
+
+def _cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from gapmodel.storage.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print("database schema is up to date")
+    return 0
+
+
+def _cmd_demo_seed(args: argparse.Namespace, settings: Settings) -> int:
+    from gapmodel.bank_demo import DemoBank
+    from gapmodel.storage.store import make_engine
+
+    DemoBank(make_engine(settings.database_url)).seed()
+    print("demo bank seeded: cards ending 1937, 4821, 7005; transfers TR-104233, TR-220871, TR-553201")
+    return 0
+
+
+def _cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    from gapmodel.processes import up
+
+    return up(settings)
+
+
+def _client(settings: Settings):  # -> RasaClient
+    from gapmodel.rasa_client import RasaClient, jwt_secret
+
+    return RasaClient(settings.rasa_url, jwt_secret(settings.rasa_jwt_secret, settings.var_path))
+
+
+def _cmd_score(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from gapmodel.decision import decide, read_signals
+    from gapmodel.features import GapInput
+    from gapmodel.knowledge import KnowledgeBase
+    from gapmodel.scorer import GapModel
+    from gapmodel.training import current_models
+
+    from gapmodel.cli import print_json
+
+    parsed = _client(settings).parse(args.text)
+    ranking = [(r["name"], float(r["confidence"])) for r in parsed.get("intent_ranking") or []]
+    answer = KnowledgeBase.load().get(ranking[0][0] if ranking else None)
+    model = GapModel.load(Path(current_models(settings.models_path).get("gap_model", "-")))
+    score = model.score(GapInput(args.text, ranking, answer.text if answer else None))
+    decision = decide(
+        score, read_signals(args.text, [], 0), answer is not None,
+        settings.escalate_threshold, settings.clarify_threshold, settings.max_failures,
+    )  # fmt: skip
+    print_json(
+        {
+            "text": args.text,
+            "intent": ranking[0] if ranking else None,
+            "decision": decision.action,
+            "decision_reasons": [str(r) for r in decision.reasons],
+            **score.as_dict(),
+        }
+    )
+    return 0
+
+
+def _cmd_conversations_list(args: argparse.Namespace, settings: Settings) -> int:
+    rows = _store(settings).list_conversations(args.status, args.limit)
+    print(f"{'conversation':<38} {'channel':<10} {'status':<10} {'turns':>5}  updated")
+    for row in rows:
+        print(
+            f"{row['id'][:38]:<38} {row['channel'][:10]:<10} {row['status']:<10} "
+            f"{row['turns']:>5}  {row['updated_at'][:19]}"
+        )
+    return 0
+
+
+def _cmd_conversations_show(args: argparse.Namespace, settings: Settings) -> int:
+    from gapmodel.cli import print_json
+
+    conversation = _store(settings).conversation(args.id)
+    if conversation is None:
+        print(f"gapdesk: no conversation {args.id!r}", file=sys.stderr)
+        return 1
+    if args.json:
+        print_json(conversation)
+        return 0
+    print(f"{conversation['id']}  [{conversation['channel']}, {conversation['status']}]")
+    for turn in conversation["turns"]:
+        score = turn["gap_score"] or {}
+        probability = score.get("probability")
+        gap = "  gap n/a" if probability is None else f"  gap {probability:.2f}"
+        print(f"\ncustomer: {turn['customer_text']}")
+        print(f"  intent {turn['intent']} ({(turn['confidence'] or 0):.2f}){gap} -> {turn['decision']}")
+        for reason in score.get("reasons") or []:
+            print(f"    - {reason['text']}")
+        print(f"bot: {turn['answer_text']}")
+    for escalation in conversation["escalations"]:
+        print(f"\nESCALATED ({', '.join(escalation['reason_codes'])}): {escalation['brief']}")
+    return 0
+
+
+def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    client = _client(settings)
+    conversation_id = args.id or f"cli-{uuid.uuid4().hex[:12]}"
+    print(f"chatting as {conversation_id} with {settings.rasa_url} (Ctrl-D to quit)")
+    while True:
+        try:
+            text = input("you> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not text:
+            continue
+        for reply in client.say(conversation_id, text):
+            if reply.get("text"):
+                print(f"bot> {reply['text']}")
+            for index, button in enumerate(reply.get("buttons") or [], start=1):
+                print(f"     [{index}] {button['title']}  (type {button['payload']})")

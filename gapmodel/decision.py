@@ -1,0 +1,126 @@
+"""What the bot does with a scored answer: answer, clarify or escalate.
+
+The gap model scores one message; the conversation around it is judged here, from
+signals a person would notice: the customer asked for a person, is rephrasing what
+they already asked, sounds frustrated, or the bot already failed them before.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from gapmodel.features import words
+from gapmodel.scorer import GapScore
+
+ANSWER, CLARIFY, ESCALATE = "answer", "clarify", "escalate"
+
+_HUMAN = re.compile(
+    r"\b(human|person|people|agent|operator|representative|someone real|real someone|"
+    r"manager|supervisor|staff|call me)\b",
+    re.IGNORECASE,
+)
+_FRUSTRATION = re.compile(
+    r"\b(useless|stupid|ridiculous|pointless|waste of time|not helpful|doesn'?t help|"
+    r"didn'?t help|not what i asked|wrong answer|you don'?t understand|hopeless|terrible|"
+    r"awful|annoying|fed up|sick of)\b|[!?]{3,}",
+    re.IGNORECASE,
+)
+
+
+class Reason(StrEnum):
+    """Reason codes of a decision, stored with the turn and shown to agents."""
+
+    ASKED_FOR_HUMAN = "asked_for_human"
+    HIGH_GAP = "high_gap"
+    DOUBTFUL = "doubtful"
+    NO_ANSWER = "no_answer"
+    REPEATED_FAILURE = "repeated_failure"
+    REPHRASED = "rephrased"
+    FRUSTRATION = "frustration"
+    SCORER_FAILED = "scorer_failed"
+
+
+@dataclass(frozen=True)
+class ConversationSignals:
+    """What the conversation so far says, read from the tracker by the action."""
+
+    asked_for_human: bool = False
+    rephrased: bool = False
+    frustrated: bool = False
+    failures: int = 0  # earlier clarifications and doubtful answers
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def counts_as_failure(self) -> bool:
+        return self.action != ANSWER or Reason.DOUBTFUL in self.reasons
+
+
+def read_signals(text: str, previous_texts: Sequence[str], failures: int) -> ConversationSignals:
+    """Signals of the current message against the customer's earlier messages."""
+    return ConversationSignals(
+        asked_for_human=bool(_HUMAN.search(text)) and _asks(text),
+        rephrased=any(_overlap(text, earlier) >= 0.5 for earlier in previous_texts[-2:]),
+        frustrated=bool(_FRUSTRATION.search(text)),
+        failures=failures,
+    )
+
+
+def _asks(text: str) -> bool:
+    # "talk to a person", "get me an agent": a request, not "my agent said..."
+    return bool(re.search(r"\b(talk|speak|chat|connect|transfer|get|want|need|put)\b", text, re.I))
+
+
+def _overlap(a: str, b: str) -> float:
+    """Share of content words two messages have in common (Jaccard)."""
+    first = {w for w in words(a) if len(w) > 2}
+    second = {w for w in words(b) if len(w) > 2}
+    if not first or not second:
+        return 0.0
+    return len(first & second) / len(first | second)
+
+
+def decide(
+    score: GapScore | None,
+    signals: ConversationSignals,
+    has_answer: bool,
+    escalate_threshold: float,
+    clarify_threshold: float,
+    max_failures: int,
+) -> Decision:
+    """Choose answer / clarify / escalate, with the reasons that decided it."""
+    if signals.asked_for_human:
+        return Decision(ESCALATE, [Reason.ASKED_FOR_HUMAN])
+    if score is None:  # the scorer failed or timed out: never guess
+        return Decision(ESCALATE, [Reason.SCORER_FAILED])
+
+    reasons: list[str] = []
+    if signals.rephrased:
+        reasons.append(Reason.REPHRASED)
+    if signals.frustrated:
+        reasons.append(Reason.FRUSTRATION)
+    # A rephrase or frustration means the previous answer probably missed.
+    failures = signals.failures + int(signals.rephrased) + int(signals.frustrated)
+    repeated = failures >= max_failures
+
+    if not has_answer:
+        reasons.append(Reason.NO_ANSWER)
+        if repeated:
+            return Decision(ESCALATE, [*reasons, Reason.REPEATED_FAILURE])
+        return Decision(CLARIFY, reasons)
+    if score.probability >= escalate_threshold:
+        return Decision(ESCALATE, [Reason.HIGH_GAP, *reasons])
+    if score.probability >= clarify_threshold:
+        if repeated:
+            return Decision(ESCALATE, [Reason.DOUBTFUL, *reasons, Reason.REPEATED_FAILURE])
+        return Decision(CLARIFY, [Reason.DOUBTFUL, *reasons])
+    if repeated and reasons:
+        return Decision(ESCALATE, [*reasons, Reason.REPEATED_FAILURE])
+    return Decision(ANSWER, reasons)

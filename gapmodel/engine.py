@@ -1,0 +1,102 @@
+"""Running the Rasa engine, which lives in its own environment (.venv-rasa).
+
+gapdesk never imports rasa: training and NLU predictions run ``.venv-rasa``'s Python
+as a subprocess, the way Rasa runs as its own process in production.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gapmodel.errors import EngineError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Project:
+    """Where a bot's Rasa files are, relative to the repository root."""
+
+    root: Path = Path(".")
+    config: Path = Path("config.yml")
+    domain: Path = Path("bot/domain")
+    nlu: Path = Path("data/nlu")
+    rules: Path = Path("data/rules")
+    stories: Path = Path("data/stories")
+    knowledge_base: Path = Path("data/knowledge_base/answers.yml")
+    out_of_scope: Path = Path("data/out_of_scope")
+
+    def training_inputs(self) -> list[Path]:
+        """Every file whose change means the bot must be retrained."""
+        files = [self.config, self.knowledge_base]
+        for folder in (self.domain, self.nlu, self.rules, self.stories, self.out_of_scope):
+            files.extend(sorted(p for p in (self.root / folder).rglob("*") if p.is_file()))
+        files.extend(sorted((self.root / "bot").glob("*.py")))
+        features = sorted((self.root / "gapmodel").glob("[fs]c*.py"))  # features, scorer
+        return [self.root / f if not f.is_absolute() else f for f in files] + features
+
+
+def rasa_python(root: Path = Path(".")) -> Path:
+    python = root / ".venv-rasa" / "bin" / "python"
+    if not python.exists():
+        raise EngineError(f"{python} not found: run `make install` to build the Rasa environment")
+    return python
+
+
+def rasa_env() -> dict[str, str]:
+    """Environment for Rasa subprocesses: quiet TensorFlow, no telemetry, one BLAS thread."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "RASA_TELEMETRY_ENABLED": "false",
+            "PYTHONWARNINGS": "ignore",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        }
+    )
+    return env
+
+
+def rasa_command(args: Sequence[str], root: Path = Path(".")) -> list[str]:
+    return [str(rasa_python(root)), "-m", "rasa", *args]
+
+
+def run(command: Sequence[str], what: str, root: Path = Path(".")) -> subprocess.Popen[bytes]:
+    """Start a Rasa-side job in the background; :func:`wait` collects it."""
+    logger.info("%s: %s", what, " ".join(command))
+    return subprocess.Popen(list(command), cwd=root, env=rasa_env())
+
+
+def wait(process: subprocess.Popen[bytes], what: str) -> None:
+    if process.wait() != 0:
+        raise EngineError(f"{what} failed (exit code {process.returncode}); see the log above")
+
+
+def train_bot_command(project: Project, out_dir: Path, name: str) -> list[str]:
+    return rasa_command(
+        [
+            "train",
+            "--config", str(project.config),
+            "--domain", str(project.domain),
+            "--data", str(project.nlu), str(project.rules), str(project.stories),
+            "--out", str(out_dir),
+            "--fixed-model-name", name,
+        ],
+        project.root,
+    )  # fmt: skip
+
+
+def nlu_predictions_command(
+    mode: str, config: Path, nlu: Sequence[Path], out: Path, **options: str | Path | int
+) -> list[str]:
+    """Command for ``bot/nlu_predict.py`` (crossval or predict)."""
+    command = [str(rasa_python()), "-m", "bot.nlu_predict", mode, "--config", str(config)]
+    command += ["--nlu", *map(str, nlu), "--out", str(out)]
+    for key, value in options.items():
+        command += [f"--{key}", str(value)]
+    return command

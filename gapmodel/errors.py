@@ -1,0 +1,31 @@
+"""Typed errors of the gapdesk library.
+
+Each carries enough context to log; the action server translates them into a safe
+customer message in one place (``actions/services.py``), the CLI into an exit code.
+"""
+
+from __future__ import annotations
+
+
+class GapdeskError(Exception):
+    """Base class of every error gapdesk raises on purpose."""
+
+
+class ConfigurationError(GapdeskError):
+    """A setting or a project file is missing or invalid."""
+
+
+class ModelNotTrainedError(GapdeskError):
+    """No trained gap model was found where one was expected."""
+
+
+class ScoringError(GapdeskError):
+    """The gap scorer failed or ran out of time for one turn."""
+
+
+class StorageError(GapdeskError):
+    """The database could not be read or written."""
+
+
+class EngineError(GapdeskError):
+    """The Rasa engine (a separate process and environment) failed."""

@@ -1,0 +1,166 @@
+"""``gapdesk up``: start the Rasa server and the action server, stop them together.
+
+Used by ``make run`` and by the end-to-end tests, so that what the tests start is
+what users start.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from gapmodel import engine
+from gapmodel.errors import EngineError
+from gapmodel.rasa_client import jwt_secret
+from gapmodel.settings import Settings
+from gapmodel.training import current_models
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Service:
+    name: str
+    command: list[str]
+    health_url: str
+    env: dict[str, str]
+    log_path: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        output = None
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            output = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            self.command, env=self.env, stdout=output, stderr=subprocess.STDOUT
+        )
+
+    def wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise EngineError(f"{self.name} exited with code {self.process.returncode}")
+            try:
+                if httpx.get(self.health_url, timeout=2).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise EngineError(f"{self.name} did not become ready within {timeout:.0f} s")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _port(url: str) -> int:
+    return urlsplit(url).port or 80
+
+
+def build_services(settings: Settings, log_dir: Path | None = None) -> list[Service]:
+    """The action server and the Rasa server, configured from ``settings``."""
+    current = current_models(settings.models_path)
+    if not current:
+        raise EngineError("no trained bot: run `gapdesk train` (or `make run`)")
+    actions_url = f"http://127.0.0.1:{settings.action_server_port}"
+    env = dict(os.environ)
+    env.update(
+        {
+            "GAPDESK_ACTION_ENDPOINT": f"{actions_url}/webhook",
+            "GAPDESK_TRACKER_STORE_URL": settings.tracker_store_url,
+            "GAPDESK_TRACKER_DIALECT": settings.tracker_store_url.split(":")[0].split("+")[0],
+            "OMP_NUM_THREADS": "1",  # per-message inference: one thread is faster here
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    if settings.tracker_store_url.startswith("sqlite:///"):
+        Path(settings.tracker_store_url.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+    actions = Service(
+        "action server",
+        [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+         "--port", str(settings.action_server_port)],
+        f"{actions_url}/health",
+        env,
+        log_dir / "actions.log" if log_dir else None,
+    )  # fmt: skip
+    rasa_env = {**engine.rasa_env(), **{k: v for k, v in env.items() if k.startswith("GAPDESK_")}}
+    rasa_env["OMP_NUM_THREADS"] = "1"
+    rasa = Service(
+        "Rasa server",
+        engine.rasa_command(
+            [
+                "run", "--enable-api",
+                "--model", current["rasa_model"],
+                "--endpoints", "bot/endpoints.yml",
+                "--credentials", "bot/credentials.yml",
+                "--port", str(_port(settings.rasa_url)),
+                "--interface", urlsplit(settings.rasa_url).hostname or "127.0.0.1",
+                "--jwt-secret", jwt_secret(settings.rasa_jwt_secret, settings.var_path),
+                "--jwt-method", "HS256",
+                "--cors", settings.rasa_url,
+            ]
+        ),
+        settings.rasa_url + "/",
+        rasa_env,
+        log_dir / "rasa.log" if log_dir else None,
+    )  # fmt: skip
+    return [actions, rasa]
+
+
+@contextmanager
+def running(services: list[Service], timeout: float = 180.0) -> Iterator[list[Service]]:
+    """Start every service, wait until each answers, and stop them all on exit."""
+    try:
+        for service in services:
+            service.start()
+        for service in services:
+            service.wait_healthy(timeout)
+        yield services
+    finally:
+        for service in reversed(services):
+            service.stop()
+
+
+def up(settings: Settings) -> int:
+    """Run in the foreground until Ctrl-C or a service dies."""
+    services = build_services(settings)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        with running(services):
+            print(
+                "\ngapdesk is running:\n"
+                f"  Rasa server     {settings.rasa_url}  (REST: /webhooks/rest/webhook, "
+                "socket.io: /socket.io)\n"
+                f"  action server   http://127.0.0.1:{settings.action_server_port}\n"
+                "  chat in a terminal: .venv/bin/gapdesk chat\n"
+                "Press Ctrl-C to stop.\n",
+                flush=True,
+            )
+            while all(s.process and s.process.poll() is None for s in services):
+                time.sleep(1)
+            dead = [s.name for s in services if s.process and s.process.poll() is not None]
+            logger.error("%s stopped unexpectedly; stopping everything", ", ".join(dead))
+            return 1
+    except KeyboardInterrupt:
+        print("\nstopping gapdesk...", flush=True)
+        return 0

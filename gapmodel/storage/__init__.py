@@ -1,0 +1,1 @@
+"""Storage of conversations, turns, gap scores, feedback and escalations."""

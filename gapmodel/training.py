@@ -1,0 +1,196 @@
+"""``gapdesk train``: the Rasa model and the gap model, retrained only when inputs change.
+
+Labels come from the bot's own data: each training message is parsed by an NLU model
+that did not see it (k-fold), and the answer misses when the predicted intent is not
+the labelled one. Out-of-scope examples (the bot's own and the generic corpus under
+``data/out_of_scope``) are parsed too and are gaps by definition.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import cross_val_predict
+
+from gapmodel import engine
+from gapmodel.datasets import read_lines, read_rasa_nlu
+from gapmodel.features import GapFeaturizer, GapInput
+from gapmodel.knowledge import KnowledgeBase
+from gapmodel.scorer import GapClassifier, GapModel, data_hash
+
+logger = logging.getLogger(__name__)
+
+OOS_LABEL = "oos"
+CURRENT_FILE = "current.json"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One message with its label and the ranking of an NLU that never saw it."""
+
+    text: str
+    label: str
+    fold: int
+    ranking: list[tuple[str, float]]
+
+    @property
+    def is_gap(self) -> bool:
+        return self.label == OOS_LABEL or not self.ranking or self.ranking[0][0] != self.label
+
+
+def read_predictions(path: Path) -> list[Prediction]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        ranking = [(str(name), float(conf)) for name, conf in item["ranking"]]
+        rows.append(Prediction(item["text"], str(item["label"]), int(item["fold"]), ranking))
+    return rows
+
+
+def write_messages(path: Path, texts: Sequence[str], label: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps({"text": t, "label": label}, ensure_ascii=False) for t in texts]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def fold_features(
+    predictions: Sequence[Prediction],
+    train_texts: Sequence[str],
+    train_labels: Sequence[str],
+    answers: dict[str, str] | None = None,
+) -> np.ndarray:
+    """Features of cross-validated predictions, each fold measured against the other folds.
+
+    A message must not be compared with itself: its fold's similarity index is built
+    from the training examples of the other folds, as its NLU model was.
+    """
+    fold_of_text = {p.text: p.fold for p in predictions if p.label != OOS_LABEL}
+    train_folds = np.array([fold_of_text.get(t, -1) for t in train_texts])
+    features = np.zeros((len(predictions), 0))
+    blocks: dict[int, np.ndarray] = {}
+    for fold in sorted({p.fold for p in predictions}):
+        keep = train_folds != fold
+        featurizer = GapFeaturizer().fit(
+            [t for t, k in zip(train_texts, keep, strict=True) if k],
+            [lab for lab, k in zip(train_labels, keep, strict=True) if k],
+        )
+        members = [i for i, p in enumerate(predictions) if p.fold == fold]
+        inputs = [_as_input(predictions[i], answers) for i in members]
+        blocks.update(zip(members, featurizer.transform(inputs), strict=True))
+    features = np.vstack([blocks[i] for i in range(len(predictions))])
+    return features
+
+
+def _as_input(prediction: Prediction, answers: dict[str, str] | None) -> GapInput:
+    intent = prediction.ranking[0][0] if prediction.ranking else None
+    answer = (answers or {}).get(intent or "", "")
+    return GapInput(prediction.text, prediction.ranking, answer)
+
+
+def fit_gap_model(
+    predictions: Sequence[Prediction],
+    train_texts: Sequence[str],
+    train_labels: Sequence[str],
+    answers: dict[str, str] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> GapModel:
+    """Fit the gap classifier on cross-validated predictions; record held-out AUROC."""
+    X = fold_features(predictions, train_texts, train_labels, answers)
+    y = np.array([int(p.is_gap) for p in predictions])
+    classifier = GapClassifier()
+    held_out = cross_val_predict(classifier, X, y, cv=5, method="predict_proba")[:, 1]
+    classifier.fit(X, y)
+    featurizer = GapFeaturizer().fit(train_texts, train_labels)
+    info = dict(metadata or {})
+    info.update(
+        {
+            "rows": len(y),
+            "gap_rate": round(float(y.mean()), 4),
+            "cv_auroc": round(float(roc_auc_score(y, held_out)), 4) if 0 < y.sum() < len(y) else None,
+            "nlu_cv_accuracy": round(
+                float(np.mean([not p.is_gap for p in predictions if p.label != OOS_LABEL])), 4
+            ),
+            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    )
+    return GapModel(featurizer, classifier, info)
+
+
+def inputs_hash(project: engine.Project) -> str:
+    parts = []
+    for path in project.training_inputs():
+        parts.append(str(path).encode() + b"\0" + path.read_bytes())
+    return data_hash(*parts)[:12]
+
+
+def current_models(models_dir: Path) -> dict[str, str]:
+    """Paths of the models in use, as recorded by the last training."""
+    pointer = models_dir / CURRENT_FILE
+    if not pointer.is_file():
+        return {}
+    return dict(json.loads(pointer.read_text(encoding="utf-8")))
+
+
+def train(
+    project: engine.Project, models_dir: Path, cache_dir: Path, folds: int = 3, force: bool = False
+) -> dict[str, str]:
+    """Train what is missing for the current inputs; return the current model paths."""
+    version = inputs_hash(project)
+    rasa_model = models_dir / f"bot-{version}.tar.gz"
+    gap_model_path = models_dir / f"gap-{version}.joblib"
+    if not force and rasa_model.is_file() and gap_model_path.is_file():
+        logger.info("models for inputs %s are up to date", version)
+        return _record_current(models_dir, rasa_model, gap_model_path, version)
+
+    started = time.monotonic()
+    oos_texts = [t for f in sorted(project.out_of_scope.glob("*.txt")) for t in read_lines(f)]
+    extra = cache_dir / f"oos-{version}.jsonl"
+    write_messages(extra, oos_texts, OOS_LABEL)
+    cv_file = cache_dir / f"crossval-{version}.jsonl"
+
+    jobs = []
+    if force or not rasa_model.is_file():
+        command = engine.train_bot_command(project, models_dir, rasa_model.name[: -len(".tar.gz")])
+        jobs.append(("Rasa training", engine.run(command, "Rasa training")))
+    if force or not cv_file.is_file():
+        command = engine.nlu_predictions_command(
+            "crossval", project.config, [project.nlu], cv_file, folds=folds, extra=extra
+        )
+        jobs.append(("NLU cross-validation", engine.run(command, "NLU cross-validation")))
+    for what, process in jobs:  # both run at once: one core each
+        engine.wait(process, what)
+
+    examples = read_rasa_nlu([project.nlu])
+    kb = KnowledgeBase.load(project.knowledge_base)
+    answers = {intent: a.text for intent, a in kb.answers.items()}
+    model = fit_gap_model(
+        read_predictions(cv_file),
+        [e.text for e in examples],
+        [e.label for e in examples],
+        answers,
+        {"version": f"gap-{version}", "training_data_hash": version, "folds": folds},
+    )
+    model.save(gap_model_path)
+    logger.info(
+        "trained in %.0f s: %s (cv AUROC %s, NLU cv accuracy %s)",
+        time.monotonic() - started,
+        model.version,
+        model.metadata["cv_auroc"],
+        model.metadata["nlu_cv_accuracy"],
+    )
+    return _record_current(models_dir, rasa_model, gap_model_path, version)
+
+
+def _record_current(models_dir: Path, rasa_model: Path, gap_model: Path, version: str) -> dict[str, str]:
+    current = {"version": version, "rasa_model": str(rasa_model), "gap_model": str(gap_model)}
+    (models_dir / CURRENT_FILE).write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
+    return current
