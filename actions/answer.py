@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, EventType, SlotSet
+from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import FAILURES_SLOT, CurrentTurn, read_turn
@@ -49,8 +49,12 @@ class ActionGapAnswer(Action):
         turn = read_turn(tracker)
         answer = services.knowledge_base.get(turn.intent)
         score = services.score(
-            GapInput(turn.text, turn.ranking, answer.text if answer else None,
-                     turn.previous_customer_texts)
+            GapInput(
+                turn.text,
+                turn.ranking,
+                answer.text if answer else None,
+                turn.previous_customer_texts,
+            )
         )
         if turn.is_button_payload:  # a button press: no rephrase or frustration to read
             signals = read_signals("", [], turn.failures)
@@ -69,6 +73,8 @@ class ActionGapAnswer(Action):
         if decision.action == ANSWER:
             reply = answer.text if answer else NO_IDEA_TEXT  # decide() clarifies without one
             dispatcher.utter_message(text=reply)
+            if answer and answer.start_flow:
+                events.append(FollowupAction(answer.start_flow))
         elif decision.action == CLARIFY:
             reply = clarify(dispatcher, services, turn)
         else:
@@ -102,12 +108,9 @@ class ActionEscalate(Action):
 
 def clarify(dispatcher: CollectingDispatcher, services: Services, turn: CurrentTurn) -> str:
     """Offer the likeliest topics the bot can answer, and a person."""
-    options = [
-        services.knowledge_base.get(intent)
-        for intent, _ in turn.ranking
-        if intent in services.knowledge_base
-    ][:CLARIFY_OPTIONS]
-    buttons = [{"title": a.title, "payload": f"/{a.intent}"} for a in options if a]
+    answers = [services.knowledge_base.get(intent) for intent, _ in turn.ranking]
+    options = [a for a in answers if a and a.offer_in_clarification][:CLARIFY_OPTIONS]
+    buttons = [{"title": a.title, "payload": f"/{a.intent}"} for a in options]
     buttons.append({"title": "Talk to a person", "payload": HUMAN_PAYLOAD})
     text = CLARIFY_TEXT if len(buttons) > 1 else NO_IDEA_TEXT
     dispatcher.utter_message(text=text, buttons=buttons)
@@ -135,8 +138,7 @@ def record_turn(
             answer_text=reply,
             decision=decision.action,
             decision_reasons=[str(r) for r in decision.reasons],
-            gap_score=score.as_dict() if score else {"probability": None,
-                                                     "model_version": "none"},
+            gap_score=score.as_dict() if score else {"probability": None, "model_version": "none"},
         )
     )
 

@@ -28,7 +28,9 @@ class ValidateTransferLookupForm(FormValidationAction):
     ) -> dict[str, Any]:
         reference = normalise_reference(str(value or ""))
         if reference is None:
-            dispatcher.utter_message(text="That doesn't look like a reference: it's TR- and six digits.")
+            dispatcher.utter_message(
+                text="That doesn't look like a reference: it's TR- and six digits."
+            )
             return {"transfer_reference": None}
         if get_services().bank.transfer(reference) is None:
             dispatcher.utter_message(text=f"I can't find a transfer with reference {reference}.")

@@ -23,22 +23,22 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Text
 
 logger = logging.getLogger("gapdesk.nlu_predict")
 
 
-def _load_nlu(paths: List[Text]):  # -> TrainingData
+def _load_nlu(paths: list[str]):  # -> TrainingData
     from rasa.shared.nlu.training_data.loading import load_data
 
     first, *rest = [load_data(path) for path in paths]
     return first.merge(*rest)
 
 
-def _stratified_folds(labels: List[Text], folds: int, seed: int) -> List[int]:
+def _stratified_folds(labels: list[str], folds: int, seed: int) -> list[int]:
     """Fold number per example, each intent spread evenly over the folds."""
-    by_label: Dict[Text, List[int]] = defaultdict(list)
+    by_label: dict[str, list[int]] = defaultdict(list)
     for index, label in enumerate(labels):
         by_label[label].append(index)
     rng = random.Random(seed)
@@ -50,7 +50,7 @@ def _stratified_folds(labels: List[Text], folds: int, seed: int) -> List[int]:
     return assignment
 
 
-def _train(config: Text, training_data, workdir: Path, name: Text) -> Text:
+def _train(config: str, training_data, workdir: Path, name: str) -> str:
     from rasa.model_training import train_nlu
 
     data_file = workdir / f"{name}.yml"
@@ -63,7 +63,7 @@ def _train(config: Text, training_data, workdir: Path, name: Text) -> Text:
     return model
 
 
-async def _parse_all(model_path: Text, texts: Iterable[Text]) -> List[List[List]]:
+async def _parse_all(model_path: str, texts: Iterable[str]) -> list[list[list]]:
     from rasa.core.agent import Agent
 
     agent = Agent.load(model_path)
@@ -77,7 +77,7 @@ async def _parse_all(model_path: Text, texts: Iterable[Text]) -> List[List[List]
     return rankings
 
 
-def _write(out: Path, rows: List[dict]) -> None:
+def _write(out: Path, rows: list[dict]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     with tmp.open("w", encoding="utf-8") as handle:
@@ -86,7 +86,7 @@ def _write(out: Path, rows: List[dict]) -> None:
     tmp.replace(out)
 
 
-def _read_messages(path: Optional[Path]) -> List[dict]:
+def _read_messages(path: Path | None) -> list[dict]:
     if path is None:
         return []
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -94,7 +94,7 @@ def _read_messages(path: Optional[Path]) -> List[dict]:
 
 
 def crossval(
-    config: Text, nlu: List[Text], folds: int, out: Path, seed: int, extra: Optional[Path]
+    config: str, nlu: list[str], folds: int, out: Path, seed: int, extra: Path | None
 ) -> None:
     """k-fold predictions; --extra messages (never trained on) go round-robin to folds."""
     from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -104,11 +104,11 @@ def crossval(
     examples = [m for m in data.intent_examples if m.get("text")]
     labels = [m.get("intent") for m in examples]
     fold_of = _stratified_folds(labels, folds, seed)
-    rows: List[dict] = []
+    rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="gapdesk-cv-") as tmp:
         for fold in range(folds):
-            train_part = [m for m, f in zip(examples, fold_of) if f != fold]
-            held_out = [m for m, f in zip(examples, fold_of) if f == fold]
+            train_part = [m for m, f in zip(examples, fold_of, strict=True) if f != fold]
+            held_out = [m for m, f in zip(examples, fold_of, strict=True) if f == fold]
             fold_data = TrainingData(
                 training_examples=train_part, regex_features=data.regex_features
             )
@@ -116,14 +116,12 @@ def crossval(
             held_out_items = [{"text": m.get("text"), "label": m.get("intent")} for m in held_out]
             held_out_items += extra_items[fold::folds]
             rankings = asyncio.run(_parse_all(model, [i["text"] for i in held_out_items]))
-            for item, ranking in zip(held_out_items, rankings):
+            for item, ranking in zip(held_out_items, rankings, strict=True):
                 rows.append({**item, "fold": fold, "ranking": ranking})
     _write(out, rows)
 
 
-def predict(
-    config: Text, nlu: List[Text], messages: Path, out: Path, model: Optional[Text]
-) -> None:
+def predict(config: str, nlu: list[str], messages: Path, out: Path, model: str | None) -> None:
     items = _read_messages(messages)
     with tempfile.TemporaryDirectory(prefix="gapdesk-nlu-") as tmp:
         if model is None:
@@ -133,12 +131,12 @@ def predict(
         out,
         [
             {"text": i["text"], "label": i.get("label"), "fold": -1, "ranking": r}
-            for i, r in zip(items, rankings)
+            for i, r in zip(items, rankings, strict=True)
         ],
     )
 
 
-def main(argv: Optional[List[Text]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("mode", choices=["crossval", "predict"])
     parser.add_argument("--config", required=True, help="Rasa config.yml (pipeline)")

@@ -1,18 +1,24 @@
-"""A Rasa policy that apologises when a custom action failed.
+"""A Rasa policy that ends gapdesk's turns: after an answer, listen; after a failure, apologise.
 
-Rasa 3.6 swallows a failed custom action (action server down, HTTP 500): it logs the
-exception, records the action as executed with no events, and the customer hears
-nothing. This policy notices exactly that state, a custom action followed by no event
-at all, and predicts the apology response; after the apology it predicts listening.
-Every gapdesk custom action returns at least one event when it succeeds, so the state
-is unambiguous. Its priority is above RulePolicy's so that the rule's "listen after
-the answer" does not silence the apology.
+1. Rasa 3.6 swallows a failed custom action (action server down, HTTP 500): it logs
+   the exception, records the action as executed with no events, and the customer
+   hears nothing. This policy notices exactly that state, a custom action followed by
+   no event at all, and predicts the apology response, then listening. Every gapdesk
+   custom action returns at least one event when it succeeds, so the state is
+   unambiguous.
+2. ``action_gap_answer`` is also RulePolicy's fallback for messages no rule covers
+   (for example "yes" outside a form). A fallback is predicted again after the action
+   itself, so without this policy the bot would answer the same message repeatedly.
+   The answer and hand-over actions always end the bot's turn: this policy predicts
+   listening after them.
+
+Its priority is above RulePolicy's so that a rule's prediction cannot override it.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.core.policies.policy import Policy, PolicyPrediction
 from rasa.engine.graph import ExecutionContext
@@ -28,30 +34,31 @@ from rasa.shared.core.trackers import DialogueStateTracker
 logger = logging.getLogger(__name__)
 
 APOLOGY_RESPONSE = "utter_service_unavailable"
+TURN_ENDING_ACTIONS = ("action_gap_answer", "action_escalate")
 
 
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT], is_trainable=False
 )
-class ActionFailurePolicy(Policy):
-    """Predicts an apology after a custom action that produced nothing."""
+class TurnEndPolicy(Policy):
+    """Listen after an answer or an apology; apologise after a custom action that failed."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {"priority": 7}
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-        featurizer: Optional[Any] = None,
+        featurizer: Any | None = None,
     ) -> None:
         super().__init__(config, model_storage, resource, execution_context, featurizer)
 
     def train(
-        self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any
+        self, training_trackers: list[TrackerWithCachedStates], domain: Domain, **kwargs: Any
     ) -> Resource:
         return self._resource
 
@@ -59,22 +66,25 @@ class ActionFailurePolicy(Policy):
         self,
         tracker: DialogueStateTracker,
         domain: Domain,
-        rule_only_data: Optional[Dict[Text, Any]] = None,
+        rule_only_data: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> PolicyPrediction:
         probabilities = self._default_predictions(domain)
         last = tracker.events[-1] if tracker.events else None
-        if isinstance(last, ActionExecuted):
-            if last.action_name == APOLOGY_RESPONSE:
-                probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
-            elif last.action_name in domain.user_actions and last.action_name.startswith(
-                "action_"
-            ):
-                logger.error(
-                    "custom action %s returned nothing (action server down or failing); "
-                    "apologising to conversation %s",
-                    last.action_name,
-                    tracker.sender_id,
-                )
-                probabilities[domain.index_for_action(APOLOGY_RESPONSE)] = 1.0
+        latest_action = tracker.latest_action_name
+        failed = (
+            isinstance(last, ActionExecuted)
+            and last.action_name in domain.user_actions
+            and last.action_name.startswith("action_")
+        )
+        if failed:
+            logger.error(
+                "custom action %s returned nothing (action server down or failing); "
+                "apologising to conversation %s",
+                latest_action,
+                tracker.sender_id,
+            )
+            probabilities[domain.index_for_action(APOLOGY_RESPONSE)] = 1.0
+        elif latest_action == APOLOGY_RESPONSE or latest_action in TURN_ENDING_ACTIONS:
+            probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
         return self._prediction(probabilities)

@@ -9,7 +9,7 @@ import uuid
 from gapmodel.settings import Settings
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
     """Add the sub-commands to the ``gapdesk`` parser."""
     train = commands.add_parser(
         "train", help="train the Rasa model and the gap model (only what changed since last time)"
@@ -26,9 +26,9 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
     demo = commands.add_parser("demo", help="the demo bank's cards and transfers")
     demo_commands = demo.add_subparsers(dest="demo_command", required=True, metavar="ACTION")
-    demo_commands.add_parser(
-        "seed", help="create and reset the demo bank's records"
-    ).set_defaults(handler=_cmd_demo_seed)
+    demo_commands.add_parser("seed", help="create and reset the demo bank's records").set_defaults(
+        handler=_cmd_demo_seed
+    )
 
     commands.add_parser(
         "up", help="start the Rasa server and the action server (Ctrl-C stops both)"
@@ -65,7 +65,7 @@ def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         engine.Project(), settings.models_path, settings.var_path / "cache",
         folds=args.folds, force=args.force,
     )  # fmt: skip
-    print(f"models {current['version']}: {current['rasa_model']}, {current['gap_model']}")
+    print(f"models: {current['rasa_model']}, {current['gap_model']}")
     return 0
 
 
@@ -88,7 +88,9 @@ def _cmd_demo_seed(args: argparse.Namespace, settings: Settings) -> int:
     from gapmodel.storage.store import make_engine
 
     DemoBank(make_engine(settings.database_url)).seed()
-    print("demo bank seeded: cards ending 1937, 4821, 7005; transfers TR-104233, TR-220871, TR-553201")
+    print(
+        "demo bank seeded: cards ending 1937, 4821, 7005; transfers TR-104233, TR-220871, TR-553201"
+    )
     return 0
 
 
@@ -107,13 +109,12 @@ def _client(settings: Settings):  # -> RasaClient
 def _cmd_score(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
+    from gapmodel.cli import print_json
     from gapmodel.decision import decide, read_signals
     from gapmodel.features import GapInput
     from gapmodel.knowledge import KnowledgeBase
     from gapmodel.scorer import GapModel
     from gapmodel.training import current_models
-
-    from gapmodel.cli import print_json
 
     parsed = _client(settings).parse(args.text)
     ranking = [(r["name"], float(r["confidence"])) for r in parsed.get("intent_ranking") or []]
@@ -163,7 +164,8 @@ def _cmd_conversations_show(args: argparse.Namespace, settings: Settings) -> int
         probability = score.get("probability")
         gap = "  gap n/a" if probability is None else f"  gap {probability:.2f}"
         print(f"\ncustomer: {turn['customer_text']}")
-        print(f"  intent {turn['intent']} ({(turn['confidence'] or 0):.2f}){gap} -> {turn['decision']}")
+        confidence = turn["confidence"] or 0
+        print(f"  intent {turn['intent']} ({confidence:.2f}){gap} -> {turn['decision']}")
         for reason in score.get("reasons") or []:
             print(f"    - {reason['text']}")
         print(f"bot: {turn['answer_text']}")

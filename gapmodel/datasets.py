@@ -46,7 +46,7 @@ def read_labelled(path: Path) -> list[LabelledText]:
         return _read_seq_folder(path)
     if not path.is_file():
         raise ConfigurationError(f"no such data file or folder: {path}")
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:  # -sig: Excel's BOM
         reader = csv.DictReader(handle)
         columns = reader.fieldnames or []
         text_col = next((c for c in TEXT_COLUMNS if c in columns), None)

@@ -17,9 +17,20 @@ from gapmodel.scorer import GapScore
 
 ANSWER, CLARIFY, ESCALATE = "answer", "clarify", "escalate"
 
-_HUMAN = re.compile(
-    r"\b(human|person|people|agent|operator|representative|someone real|real someone|"
-    r"manager|supervisor|staff|call me)\b",
+_SOMEONE = (
+    r"(?:(?:a|an|the|some|real|live|actual|your)\s+)*"
+    r"(?:human|person|agent|operator|representative|manager|supervisor|someone|somebody)"
+)
+# A request for a person, not a mention of one ("pay another person", "my agent said").
+_ASKS_FOR_HUMAN = re.compile(
+    "|".join(
+        (
+            rf"\b(?:talk|speak|chat)\s+(?:to|with)\s+{_SOMEONE}\b",
+            rf"\b(?:connect|transfer|put|pass)\s+me\s+(?:through\s+|over\s+)?(?:to|with)\s+{_SOMEONE}\b",
+            rf"\b(?:get|want|need|give)\s+(?:me\s+)?{_SOMEONE}\b",
+            rf"^\W*{_SOMEONE}(?:\s+(?:please|now|pls))?\W*$",
+        )
+    ),
     re.IGNORECASE,
 )
 _FRUSTRATION = re.compile(
@@ -66,16 +77,11 @@ class Decision:
 def read_signals(text: str, previous_texts: Sequence[str], failures: int) -> ConversationSignals:
     """Signals of the current message against the customer's earlier messages."""
     return ConversationSignals(
-        asked_for_human=bool(_HUMAN.search(text)) and _asks(text),
+        asked_for_human=bool(_ASKS_FOR_HUMAN.search(text)),
         rephrased=any(_overlap(text, earlier) >= 0.5 for earlier in previous_texts[-2:]),
         frustrated=bool(_FRUSTRATION.search(text)),
         failures=failures,
     )
-
-
-def _asks(text: str) -> bool:
-    # "talk to a person", "get me an agent": a request, not "my agent said..."
-    return bool(re.search(r"\b(talk|speak|chat|connect|transfer|get|want|need|put)\b", text, re.I))
 
 
 def _overlap(a: str, b: str) -> float:

@@ -28,17 +28,35 @@ class Project:
     nlu: Path = Path("data/nlu")
     rules: Path = Path("data/rules")
     stories: Path = Path("data/stories")
-    knowledge_base: Path = Path("data/knowledge_base/answers.yml")
+    knowledge_base: Path = Path("data/knowledge_base")
     out_of_scope: Path = Path("data/out_of_scope")
 
-    def training_inputs(self) -> list[Path]:
-        """Every file whose change means the bot must be retrained."""
-        files = [self.config, self.knowledge_base]
-        for folder in (self.domain, self.nlu, self.rules, self.stories, self.out_of_scope):
-            files.extend(sorted(p for p in (self.root / folder).rglob("*") if p.is_file()))
-        files.extend(sorted((self.root / "bot").glob("*.py")))
-        features = sorted((self.root / "gapmodel").glob("[fs]c*.py"))  # features, scorer
-        return [self.root / f if not f.is_absolute() else f for f in files] + features
+    def _files(self, *folders: Path) -> list[Path]:
+        found: list[Path] = []
+        for folder in folders:
+            found.extend(sorted(p for p in (self.root / folder).rglob("*") if p.is_file()))
+        return found
+
+    def rasa_inputs(self) -> list[Path]:
+        """Files whose change means a new Rasa model."""
+        return [
+            self.root / self.config,
+            *self._files(self.domain, self.nlu, self.rules, self.stories),
+            *sorted((self.root / "bot").glob("*.py")),
+        ]
+
+    def crossval_inputs(self) -> list[Path]:
+        """Files whose change means new cross-validated NLU predictions."""
+        return [
+            self.root / self.config,
+            *self._files(self.nlu, self.out_of_scope),
+            self.root / "bot" / "nlu_predict.py",
+        ]
+
+    def gap_model_inputs(self) -> list[Path]:
+        """Files whose change means a new gap model (its code included)."""
+        code = [self.root / "gapmodel" / f for f in ("features.py", "scorer.py", "training.py")]
+        return [*self.crossval_inputs(), *self._files(self.knowledge_base), *code]
 
 
 def rasa_python(root: Path = Path(".")) -> Path:

@@ -14,8 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline, make_union
 from sklearn.utils.validation import check_is_fitted
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
@@ -45,6 +48,9 @@ FEATURE_NAMES = (
     "neighbour_disagrees",
     "unknown_word_share",
     "log_word_count",
+    "sim_out_of_scope",
+    "out_of_scope_closer",
+    "out_of_scope_probability",
 )
 
 
@@ -69,29 +75,65 @@ def words(text: str) -> list[str]:
 class GapFeaturizer(TransformerMixin, BaseEstimator):
     """Turns :class:`GapInput` objects into the features in :data:`FEATURE_NAMES`.
 
-    ``fit(texts, labels)`` takes the NLU training examples. Similarity is the cosine of
-    character n-gram tf-idf vectors, which copes with typos and unseen inflections.
+    ``fit(texts, labels, out_of_scope)`` takes the NLU training examples and examples
+    of messages the bot cannot answer. Similarity is the cosine of character n-gram
+    tf-idf vectors, which copes with typos and unseen inflections.
     """
 
     def __init__(self, *, ngram_range: tuple[int, int] = (2, 4), neighbours: int = 3) -> None:
         self.ngram_range = ngram_range
         self.neighbours = neighbours
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> GapFeaturizer:
+    def fit(
+        self, texts: Sequence[str], labels: Sequence[str], out_of_scope: Sequence[str] = ()
+    ) -> GapFeaturizer:
         self.vectorizer_ = TfidfVectorizer(
             analyzer="char_wb", ngram_range=self.ngram_range, sublinear_tf=True, min_df=2
         )
-        self.matrix_ = self.vectorizer_.fit_transform([t.lower() for t in texts])
+        self.vectorizer_.fit([t.lower() for t in [*texts, *out_of_scope]])
+        self.matrix_ = self.vectorizer_.transform([t.lower() for t in texts])
+        self.out_of_scope_ = (
+            self.vectorizer_.transform([t.lower() for t in out_of_scope])
+            if out_of_scope
+            else sparse.csr_matrix((0, self.matrix_.shape[1]))
+        )
+        self.domain_classifier_ = self._fit_domain_classifier(texts, out_of_scope)
         self.labels_ = np.asarray(labels)
         self.intents_ = {label: np.flatnonzero(self.labels_ == label) for label in set(labels)}
         self.vocabulary_ = frozenset(w for t in texts for w in words(t))
         return self
 
+    @staticmethod
+    def _fit_domain_classifier(
+        texts: Sequence[str], out_of_scope: Sequence[str]
+    ) -> Pipeline | None:
+        """Words and character n-grams that tell in-scope messages from out-of-scope ones."""
+        if not out_of_scope:
+            return None
+        features = make_union(
+            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=2),
+        )
+        classifier = LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000)
+        y = [0] * len(texts) + [1] * len(out_of_scope)
+        return make_pipeline(features, classifier).fit([*texts, *out_of_scope], y)
+
     def transform(self, inputs: Sequence[GapInput]) -> np.ndarray:
         check_is_fitted(self, "matrix_")
         vectors = self.vectorizer_.transform([item.text.lower() for item in inputs])
         similarities = (vectors @ self.matrix_.T).toarray()
-        rows = [self._row(item, sims) for item, sims in zip(inputs, similarities, strict=True)]
+        oos_similarities = (vectors @ self.out_of_scope_.T).toarray()
+        if self.domain_classifier_ is None:
+            oos_probability = np.zeros(len(inputs))
+        else:
+            texts = [item.text for item in inputs]
+            oos_probability = self.domain_classifier_.predict_proba(texts)[:, 1]
+        rows = [
+            [*self._row(item, sims, oos), p_oos]
+            for item, sims, oos, p_oos in zip(
+                inputs, similarities, oos_similarities, oos_probability, strict=True
+            )
+        ]
         return np.asarray(rows, dtype=float).reshape(len(inputs), len(FEATURE_NAMES))
 
     def _mean_top(self, sims: np.ndarray) -> float:
@@ -100,15 +142,16 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
         k = min(self.neighbours, sims.size)
         return float(np.sort(sims)[-k:].mean())
 
-    def _row(self, item: GapInput, sims: np.ndarray) -> list[float]:
+    def _row(self, item: GapInput, sims: np.ndarray, oos_sims: np.ndarray) -> list[float]:
         top, margin, entropy = ranking_features(item.ranking)
         members = self.intents_.get(item.intent or "", np.empty(0, dtype=int))
         sim_predicted = self._mean_top(sims[members])
         sim_any = self._mean_top(sims)
         others = np.setdiff1d(np.arange(sims.size), members, assume_unique=True)
         sim_other = self._mean_top(sims[others])
+        # No similar example at all counts as disagreement: nothing supports the intent.
         nearest = int(np.argmax(sims)) if sims.size else -1
-        disagrees = float(nearest >= 0 and self.labels_[nearest] != item.intent)
+        disagrees = float(nearest < 0 or sims[nearest] <= 0 or self.labels_[nearest] != item.intent)
         tokens = words(item.text)
         unknown = sum(t not in self.vocabulary_ for t in tokens) / len(tokens) if tokens else 1.0
         return [
@@ -121,6 +164,8 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
             disagrees,
             unknown,
             math.log1p(len(tokens)),
+            self._mean_top(oos_sims),
+            self._mean_top(oos_sims) - sim_any,
         ]
 
     def unknown_words(self, text: str) -> list[str]:

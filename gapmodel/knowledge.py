@@ -1,4 +1,9 @@
-"""The answer knowledge base: one answer per answerable intent (data/knowledge_base)."""
+"""The answer knowledge base: one answer per answerable intent (data/knowledge_base).
+
+Every ``*.yml`` file in the folder contributes answers; a file with
+``offer_in_clarification: false`` (small talk) is answered but never offered as a
+"did you mean" option. An answer with ``start_flow`` hands over to that Rasa form.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import yaml
 
 from gapmodel.errors import ConfigurationError
 
-DEFAULT_PATH = Path("data/knowledge_base/answers.yml")
+DEFAULT_PATH = Path("data/knowledge_base")
 
 
 @dataclass(frozen=True)
@@ -17,6 +22,8 @@ class Answer:
     intent: str
     title: str
     text: str
+    offer_in_clarification: bool = True
+    start_flow: str | None = None  # a form that takes over after this answer
 
 
 class KnowledgeBase:
@@ -28,17 +35,26 @@ class KnowledgeBase:
 
     @classmethod
     def load(cls, path: Path = DEFAULT_PATH) -> KnowledgeBase:
-        try:
-            document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigurationError(f"cannot read the knowledge base {path}: {exc}") from exc
-        answers = {
-            intent: Answer(intent, str(entry["title"]), " ".join(str(entry["text"]).split()))
-            for intent, entry in (document.get("answers") or {}).items()
-        }
+        """Answers from a YAML file, or from every YAML file in a folder."""
+        path = Path(path)
+        files = sorted(path.glob("*.yml")) if path.is_dir() else [path]
+        answers: dict[str, Answer] = {}
+        bank_name = ""
+        for file in files:
+            try:
+                document = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+            except (OSError, yaml.YAMLError) as exc:
+                raise ConfigurationError(f"cannot read the knowledge base {file}: {exc}") from exc
+            offer = bool(document.get("offer_in_clarification", True))
+            for intent, entry in (document.get("answers") or {}).items():
+                text = " ".join(str(entry["text"]).split())
+                answers[intent] = Answer(
+                    intent, str(entry["title"]), text, offer, entry.get("start_flow")
+                )
+            bank_name = bank_name or str((document.get("bank") or {}).get("name", ""))
         if not answers:
             raise ConfigurationError(f"the knowledge base {path} has no answers")
-        return cls(answers, str((document.get("bank") or {}).get("name", "")))
+        return cls(answers, bank_name)
 
     def get(self, intent: str | None) -> Answer | None:
         return self.answers.get(intent or "")

@@ -75,13 +75,33 @@ def _port(url: str) -> int:
     return urlsplit(url).port or 80
 
 
+def lock_store_env(redis_url: str) -> dict[str, str]:
+    """Variables for the lock_store section of bot/endpoints.yml."""
+    if not redis_url:
+        return {
+            "GAPDESK_LOCK_STORE_TYPE": "in_memory",
+            "GAPDESK_LOCK_STORE_HOST": "",
+            "GAPDESK_LOCK_STORE_PORT": "0",
+            "GAPDESK_LOCK_STORE_DB": "0",
+            "GAPDESK_LOCK_STORE_PREFIX": "gapdesk",
+        }
+    parts = urlsplit(redis_url)
+    return {
+        "GAPDESK_LOCK_STORE_TYPE": "redis",
+        "GAPDESK_LOCK_STORE_HOST": parts.hostname or "127.0.0.1",
+        "GAPDESK_LOCK_STORE_PORT": str(parts.port or 6379),
+        "GAPDESK_LOCK_STORE_DB": parts.path.strip("/") or "1",
+        "GAPDESK_LOCK_STORE_PREFIX": os.environ.get("GAPDESK_LOCK_STORE_PREFIX", "gapdesk"),
+    }
+
+
 def build_services(settings: Settings, log_dir: Path | None = None) -> list[Service]:
     """The action server and the Rasa server, configured from ``settings``."""
     current = current_models(settings.models_path)
     if not current:
         raise EngineError("no trained bot: run `gapdesk train` (or `make run`)")
     actions_url = f"http://127.0.0.1:{settings.action_server_port}"
-    env = dict(os.environ)
+    env = {**os.environ, **settings.as_environ()}
     env.update(
         {
             "GAPDESK_ACTION_ENDPOINT": f"{actions_url}/webhook",
@@ -91,6 +111,7 @@ def build_services(settings: Settings, log_dir: Path | None = None) -> list[Serv
             "PYTHONUNBUFFERED": "1",
         }
     )
+    env.update(lock_store_env(settings.lock_store_url))
     if settings.tracker_store_url.startswith("sqlite:///"):
         Path(settings.tracker_store_url.removeprefix("sqlite:///")).parent.mkdir(
             parents=True, exist_ok=True

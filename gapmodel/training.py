@@ -70,24 +70,23 @@ def fold_features(
 ) -> np.ndarray:
     """Features of cross-validated predictions, each fold measured against the other folds.
 
-    A message must not be compared with itself: its fold's similarity index is built
-    from the training examples of the other folds, as its NLU model was.
+    A message must not be compared with itself: its fold's similarity indexes are built
+    from the training and out-of-scope examples of the other folds, as its NLU model was.
     """
     fold_of_text = {p.text: p.fold for p in predictions if p.label != OOS_LABEL}
     train_folds = np.array([fold_of_text.get(t, -1) for t in train_texts])
-    features = np.zeros((len(predictions), 0))
     blocks: dict[int, np.ndarray] = {}
     for fold in sorted({p.fold for p in predictions}):
         keep = train_folds != fold
         featurizer = GapFeaturizer().fit(
             [t for t, k in zip(train_texts, keep, strict=True) if k],
             [lab for lab, k in zip(train_labels, keep, strict=True) if k],
+            [p.text for p in predictions if p.label == OOS_LABEL and p.fold != fold],
         )
         members = [i for i, p in enumerate(predictions) if p.fold == fold]
         inputs = [_as_input(predictions[i], answers) for i in members]
         blocks.update(zip(members, featurizer.transform(inputs), strict=True))
-    features = np.vstack([blocks[i] for i in range(len(predictions))])
-    return features
+    return np.vstack([blocks[i] for i in range(len(predictions))])
 
 
 def _as_input(prediction: Prediction, answers: dict[str, str] | None) -> GapInput:
@@ -109,13 +108,16 @@ def fit_gap_model(
     classifier = GapClassifier()
     held_out = cross_val_predict(classifier, X, y, cv=5, method="predict_proba")[:, 1]
     classifier.fit(X, y)
-    featurizer = GapFeaturizer().fit(train_texts, train_labels)
+    out_of_scope = [p.text for p in predictions if p.label == OOS_LABEL]
+    featurizer = GapFeaturizer().fit(train_texts, train_labels, out_of_scope)
     info = dict(metadata or {})
     info.update(
         {
             "rows": len(y),
             "gap_rate": round(float(y.mean()), 4),
-            "cv_auroc": round(float(roc_auc_score(y, held_out)), 4) if 0 < y.sum() < len(y) else None,
+            "cv_auroc": round(float(roc_auc_score(y, held_out)), 4)
+            if 0 < y.sum() < len(y)
+            else None,
             "nlu_cv_accuracy": round(
                 float(np.mean([not p.is_gap for p in predictions if p.label != OOS_LABEL])), 4
             ),
@@ -125,11 +127,9 @@ def fit_gap_model(
     return GapModel(featurizer, classifier, info)
 
 
-def inputs_hash(project: engine.Project) -> str:
-    parts = []
-    for path in project.training_inputs():
-        parts.append(str(path).encode() + b"\0" + path.read_bytes())
-    return data_hash(*parts)[:12]
+def files_hash(paths: Sequence[Path]) -> str:
+    """Short content hash of files (their paths included)."""
+    return data_hash(*(str(p).encode() + b"\0" + p.read_bytes() for p in paths))[:12]
 
 
 def current_models(models_dir: Path) -> dict[str, str]:
@@ -143,54 +143,61 @@ def current_models(models_dir: Path) -> dict[str, str]:
 def train(
     project: engine.Project, models_dir: Path, cache_dir: Path, folds: int = 3, force: bool = False
 ) -> dict[str, str]:
-    """Train what is missing for the current inputs; return the current model paths."""
-    version = inputs_hash(project)
-    rasa_model = models_dir / f"bot-{version}.tar.gz"
-    gap_model_path = models_dir / f"gap-{version}.joblib"
-    if not force and rasa_model.is_file() and gap_model_path.is_file():
-        logger.info("models for inputs %s are up to date", version)
-        return _record_current(models_dir, rasa_model, gap_model_path, version)
+    """Train what is missing for the current inputs; return the current model paths.
+
+    Three stages, each cached by a hash of its own inputs: the Rasa model, the
+    cross-validated NLU predictions, and the gap model fitted on them. The first two
+    run at the same time (one core each).
+    """
+    rasa_model = models_dir / f"bot-{files_hash(project.rasa_inputs())}.tar.gz"
+    cv_file = cache_dir / f"crossval-{files_hash(project.crossval_inputs())}-{folds}.jsonl"
+    gap_version = files_hash(project.gap_model_inputs())
+    gap_model_path = models_dir / f"gap-{gap_version}.joblib"
+    if force:
+        for path in (rasa_model, cv_file, gap_model_path):
+            path.unlink(missing_ok=True)
 
     started = time.monotonic()
-    oos_texts = [t for f in sorted(project.out_of_scope.glob("*.txt")) for t in read_lines(f)]
-    extra = cache_dir / f"oos-{version}.jsonl"
-    write_messages(extra, oos_texts, OOS_LABEL)
-    cv_file = cache_dir / f"crossval-{version}.jsonl"
-
     jobs = []
-    if force or not rasa_model.is_file():
+    if not rasa_model.is_file():
         command = engine.train_bot_command(project, models_dir, rasa_model.name[: -len(".tar.gz")])
         jobs.append(("Rasa training", engine.run(command, "Rasa training")))
-    if force or not cv_file.is_file():
+    if not cv_file.is_file():
+        oos_texts = [t for f in sorted(project.out_of_scope.glob("*.txt")) for t in read_lines(f)]
+        extra = cache_dir / "out_of_scope.jsonl"
+        write_messages(extra, oos_texts, OOS_LABEL)
         command = engine.nlu_predictions_command(
             "crossval", project.config, [project.nlu], cv_file, folds=folds, extra=extra
         )
         jobs.append(("NLU cross-validation", engine.run(command, "NLU cross-validation")))
-    for what, process in jobs:  # both run at once: one core each
+    for what, process in jobs:
         engine.wait(process, what)
 
-    examples = read_rasa_nlu([project.nlu])
-    kb = KnowledgeBase.load(project.knowledge_base)
-    answers = {intent: a.text for intent, a in kb.answers.items()}
-    model = fit_gap_model(
-        read_predictions(cv_file),
-        [e.text for e in examples],
-        [e.label for e in examples],
-        answers,
-        {"version": f"gap-{version}", "training_data_hash": version, "folds": folds},
-    )
-    model.save(gap_model_path)
-    logger.info(
-        "trained in %.0f s: %s (cv AUROC %s, NLU cv accuracy %s)",
-        time.monotonic() - started,
-        model.version,
-        model.metadata["cv_auroc"],
-        model.metadata["nlu_cv_accuracy"],
-    )
-    return _record_current(models_dir, rasa_model, gap_model_path, version)
+    if not gap_model_path.is_file():
+        examples = read_rasa_nlu([project.nlu])
+        kb = KnowledgeBase.load(project.knowledge_base)
+        model = fit_gap_model(
+            read_predictions(cv_file),
+            [e.text for e in examples],
+            [e.label for e in examples],
+            {intent: a.text for intent, a in kb.answers.items()},
+            {"version": f"gap-{gap_version}", "training_data_hash": gap_version, "folds": folds},
+        )
+        model.save(gap_model_path)
+        logger.info(
+            "gap model %s: cv AUROC %s, NLU cv accuracy %s",
+            model.version, model.metadata["cv_auroc"], model.metadata["nlu_cv_accuracy"],
+        )  # fmt: skip
+    if jobs or not (models_dir / CURRENT_FILE).is_file():
+        logger.info("training took %.0f s", time.monotonic() - started)
+    return _record_current(models_dir, rasa_model, gap_model_path)
 
 
-def _record_current(models_dir: Path, rasa_model: Path, gap_model: Path, version: str) -> dict[str, str]:
-    current = {"version": version, "rasa_model": str(rasa_model), "gap_model": str(gap_model)}
+def _record_current(models_dir: Path, rasa_model: Path, gap_model: Path) -> dict[str, str]:
+    """Point models/current.json at these models and delete older ones."""
+    for old in [*models_dir.glob("bot-*.tar.gz"), *models_dir.glob("gap-*.joblib")]:
+        if old not in (rasa_model, gap_model):
+            old.unlink()
+    current = {"rasa_model": str(rasa_model), "gap_model": str(gap_model)}
     (models_dir / CURRENT_FILE).write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
     return current

@@ -8,7 +8,7 @@ from gapmodel.storage.models import Base
 from gapmodel.storage.store import make_engine
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url")
+url = config.get_main_option("sqlalchemy.url") or ""
 engine = config.attributes.get("engine") or make_engine(url)
 
 with engine.connect() as connection:

@@ -82,9 +82,7 @@ class GapScoreRow(Base):
     __tablename__ = "gap_scores"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    turn_id: Mapped[int] = mapped_column(
-        ForeignKey("turns.id", ondelete="CASCADE"), unique=True
-    )
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"), unique=True)
     probability: Mapped[float | None] = mapped_column(Float)  # None: the scorer failed
     reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     model_version: Mapped[str] = mapped_column(String(64))

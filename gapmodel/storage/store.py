@@ -146,7 +146,9 @@ class Store:
 
     # -- reading ----------------------------------------------------------------------
 
-    def list_conversations(self, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    def list_conversations(
+        self, status: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
         with self.session() as session:
             query = select(Conversation).order_by(Conversation.updated_at.desc()).limit(limit)
             if status:

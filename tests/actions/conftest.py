@@ -1,0 +1,94 @@
+"""Actions are tested with the real knowledge base and a scorer we control."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+
+from actions.services import Services, set_services
+from gapmodel.bank_demo import DemoBank
+from gapmodel.features import GapInput
+from gapmodel.knowledge import KnowledgeBase
+from gapmodel.scorer import GapScore, Reason
+from gapmodel.settings import Settings
+from gapmodel.storage.store import make_engine
+
+
+@dataclass
+class FixedScorer:
+    """Returns a chosen probability, or raises, and remembers what it was asked."""
+
+    probability: float = 0.1
+    error: Exception | None = None
+    seen: list[GapInput] = field(default_factory=list)
+
+    def score(self, item: GapInput) -> GapScore:
+        self.seen.append(item)
+        if self.error:
+            raise self.error
+        reasons = (
+            [Reason("low_confidence", "the NLU was unsure", 1.0)] if self.probability > 0.5 else []
+        )
+        return GapScore(self.probability, reasons, "gap-test", 1.0)
+
+
+@dataclass
+class ListRecorder:
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    def record(self, record: dict[str, Any]) -> None:
+        self.records.append(record)
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [r for r in self.records if r["type"] == kind]
+
+
+@pytest.fixture
+def scorer() -> FixedScorer:
+    return FixedScorer()
+
+
+@pytest.fixture
+def recorder() -> ListRecorder:
+    return ListRecorder()
+
+
+@pytest.fixture
+def services(scorer: FixedScorer, recorder: ListRecorder, tmp_path) -> Iterator[Services]:  # noqa: ANN001
+    bank = DemoBank(make_engine(f"sqlite:///{tmp_path / 'bank.db'}"))
+    bank.seed()
+    built = Services(Settings(), KnowledgeBase.load(), scorer, recorder, bank)
+    set_services(built)
+    yield built
+    set_services(None)
+
+
+def make_tracker(
+    text: str,
+    ranking: list[tuple[str, float]],
+    history: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    slots: dict[str, Any] | None = None,
+) -> Tracker:
+    """A tracker whose latest message is ``text``, after (speaker, text) ``history``."""
+    events = [{"event": speaker, "text": said} for speaker, said in history]
+    latest = {
+        "text": text,
+        "intent": {"name": ranking[0][0], "confidence": ranking[0][1]} if ranking else {},
+        "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking],
+        "entities": [],
+    }
+    events.append({"event": "user", "text": text, "parse_data": latest, "input_channel": "rest"})
+    return Tracker(
+        sender_id="conv-1",
+        slots=slots or {},
+        latest_message=latest,
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import asyncio
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.answer import ActionEscalate, ActionGapAnswer
+from tests.actions.conftest import make_tracker
+
+CARD = [("card_arrival", 0.92), ("card_delivery_estimate", 0.05), ("lost_or_stolen_card", 0.02)]
+
+
+def _run(action, tracker):  # noqa: ANN001, ANN202
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, {}))
+    return dispatcher.messages, events
+
+
+def test_low_gap_answers_from_the_knowledge_base(services, scorer, recorder) -> None:  # noqa: ANN001
+    messages, events = _run(ActionGapAnswer(), make_tracker("my card hasn't arrived", CARD))
+    assert messages[0]["text"] == services.knowledge_base.get("card_arrival").text
+    assert not any(e["event"] == "pause" for e in events)
+    [turn] = recorder.of_type("turn")
+    assert turn["decision"] == "answer"
+    assert turn["intent"] == "card_arrival"
+    assert turn["gap_score"]["probability"] == 0.1
+    assert turn["gap_score"]["model_version"] == "gap-test"
+    assert scorer.seen[0].answer == services.knowledge_base.get("card_arrival").text
+
+
+def test_high_gap_escalates_and_pauses(services, scorer, recorder) -> None:  # noqa: ANN001
+    scorer.probability = 0.95
+    messages, events = _run(ActionGapAnswer(), make_tracker("can I get a mortgage", CARD))
+    assert "person" in messages[0]["text"]
+    assert any(e["event"] == "pause" for e in events)
+    [escalation] = recorder.of_type("escalation")
+    assert "high_gap" in escalation["reason_codes"]
+    assert "can I get a mortgage" in escalation["brief"]
+
+
+def test_middle_gap_clarifies_with_topics_and_a_person(services, scorer, recorder) -> None:  # noqa: ANN001
+    scorer.probability = 0.6
+    messages, events = _run(ActionGapAnswer(), make_tracker("card thing", CARD))
+    buttons = messages[0]["buttons"]
+    assert [b["payload"] for b in buttons[:3]] == [
+        "/card_arrival",
+        "/card_delivery_estimate",
+        "/lost_or_stolen_card",
+    ]
+    assert buttons[-1]["payload"] == "/request_human"
+    assert {"event": "slot", "name": "gap_failures", "value": 1, "timestamp": None} in events
+    assert recorder.of_type("turn")[0]["decision"] == "clarify"
+
+
+def test_repeated_doubt_escalates(services, scorer, recorder) -> None:  # noqa: ANN001
+    scorer.probability = 0.6
+    tracker = make_tracker("card thing again", CARD, slots={"gap_failures": 2})
+    _, events = _run(ActionGapAnswer(), tracker)
+    assert any(e["event"] == "pause" for e in events)
+    assert "repeated_failure" in recorder.of_type("escalation")[0]["reason_codes"]
+
+
+def test_scorer_failure_escalates_instead_of_guessing(services, scorer, recorder) -> None:  # noqa: ANN001
+    scorer.error = RuntimeError("model file corrupt")
+    messages, events = _run(ActionGapAnswer(), make_tracker("my card hasn't arrived", CARD))
+    assert any(e["event"] == "pause" for e in events)
+    assert recorder.of_type("turn")[0]["gap_score"]["probability"] is None
+    assert "scorer_failed" in recorder.of_type("escalation")[0]["reason_codes"]
+
+
+def test_personal_data_is_masked_before_it_is_recorded(services, recorder) -> None:  # noqa: ANN001
+    text = "my card 4111 1111 1111 1111 hasn't arrived, mail me at jo@example.com"
+    _run(ActionGapAnswer(), make_tracker(text, CARD))
+    stored = recorder.of_type("turn")[0]["customer_text"]
+    assert "4111" not in stored and "jo@example.com" not in stored
+    assert "[CARD]" in stored and "[EMAIL]" in stored
+
+
+def test_intent_without_an_answer_clarifies(services, recorder) -> None:  # noqa: ANN001
+    messages, _ = _run(
+        ActionGapAnswer(), make_tracker("1234", [("inform", 0.8), ("card_arrival", 0.1)])
+    )
+    assert messages[0]["buttons"][0]["payload"] == "/card_arrival"
+    assert "no_answer" in recorder.of_type("turn")[0]["decision_reasons"]
+
+
+def test_asking_for_a_person_escalates_at_once(services, recorder) -> None:  # noqa: ANN001
+    messages, events = _run(
+        ActionEscalate(), make_tracker("let me talk to a human", [("request_human", 0.99)])
+    )
+    assert any(e["event"] == "pause" for e in events)
+    assert recorder.of_type("escalation")[0]["reason_codes"] == ["asked_for_human"]
+
+
+def test_every_action_returns_an_event_so_failures_are_detectable(services) -> None:  # noqa: ANN001
+    # bot/policies.py treats "custom action followed by no event" as a failed action.
+    _, events = _run(ActionGapAnswer(), make_tracker("my card hasn't arrived", CARD))
+    assert events

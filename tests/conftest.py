@@ -1,0 +1,77 @@
+"""Shared fixtures: real databases for storage tests, and service detection.
+
+PostgreSQL and Redis tests run against the servers on 127.0.0.1. Each test gets its
+own database (or key prefix) and removes it afterwards. Where a server is not
+reachable (a laptop without it) those tests are skipped and the run says so in one
+line; in CI (CI=true) an unreachable server is an error instead.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "GAPDESK_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+)
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+_left_out: dict[str, str] = {}
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    if _reachable(host, port):
+        return
+    why = f"{host}:{port} is not reachable"
+    if os.environ.get("CI"):
+        pytest.fail(f"{name} is required in CI but {why}")
+    _left_out[name] = why
+    pytest.skip(f"{name} not available: {why}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _left_out:
+        services = "; ".join(f"{name} ({why})" for name, why in sorted(_left_out.items()))
+        terminalreporter.write_line(f"service tests left out: {services}")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    require_service("postgresql", "127.0.0.1", 5432)
+    name = f"gapdesk_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # noqa: ANN001
+    """Each storage test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'gapdesk.db'}"
+    else:
+        yield request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def redis_available() -> None:
+    require_service("redis", REDIS_HOST, REDIS_PORT)

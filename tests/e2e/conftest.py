@@ -1,0 +1,121 @@
+"""End-to-end fixtures: the real Rasa server and action server on loopback ports.
+
+They run the trained bank bot (``make test`` trains it first) exactly as
+``gapdesk up`` starts it, each bot with its own database, tracker store and ports.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gapmodel.bank_demo import DemoBank
+from gapmodel.processes import Service, build_services, running
+from gapmodel.rasa_client import RasaClient, jwt_secret
+from gapmodel.settings import Settings
+from gapmodel.storage.migrate import upgrade
+from gapmodel.storage.store import Store, make_engine
+from gapmodel.training import current_models
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningBot:
+    settings: Settings
+    client: RasaClient
+    store: Store
+    services: list[Service]
+    log_dir: Path
+
+    def say(self, conversation_id: str, text: str) -> list[dict[str, Any]]:
+        return self.client.say(conversation_id, text)
+
+    def conversation(self, conversation_id: str, turns: int, timeout: float = 10.0) -> dict:
+        """The stored conversation once it has ``turns`` turns (the recorder is async)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.store.conversation(conversation_id)
+            if found and len(found["turns"]) >= turns:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{conversation_id}: expected {turns} turns, found {found}")
+            time.sleep(0.2)
+
+    def service(self, name: str) -> Service:
+        return next(s for s in self.services if s.name == name)
+
+
+BotFactory = Callable[..., RunningBot]
+
+
+@pytest.fixture(scope="session")
+def trained_models() -> dict[str, str]:
+    current = current_models(ROOT / "models")
+    if not current:
+        pytest.fail("no trained bot in models/: run `make test` (or `gapdesk train`) first")
+    return current
+
+
+@pytest.fixture(scope="session")
+def start_bot(
+    trained_models: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BotFactory]:
+    """Start a bot with the given setting overrides; everything stops at session end."""
+    stacks: list[Any] = []
+
+    def start(**overrides: Any) -> RunningBot:
+        work = tmp_path_factory.mktemp("bot")
+        settings = Settings(
+            database_url=f"sqlite:///{work / 'gapdesk.db'}",
+            tracker_store_url=f"sqlite:///{work / 'trackers.db'}",
+            rasa_url=f"http://127.0.0.1:{free_port()}",
+            action_server_port=free_port(),
+            models_dir=str(ROOT / "models"),
+            var_dir=str(work / "var"),
+        )
+        settings = replace(settings, **overrides)
+        upgrade(settings.database_url)
+        DemoBank(make_engine(settings.database_url)).seed()
+        services = build_services(settings, log_dir=work / "logs")
+        context = running(services, timeout=240)
+        context.__enter__()
+        stacks.append(context)
+        secret = jwt_secret(settings.rasa_jwt_secret, settings.var_path)
+        return RunningBot(
+            settings,
+            RasaClient(settings.rasa_url, secret),
+            Store(make_engine(settings.database_url)),
+            services,
+            work / "logs",
+        )
+
+    yield start
+    for context in reversed(stacks):
+        context.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def bot(start_bot: BotFactory) -> RunningBot:
+    """The bank bot on SQLite, shared by the tests that only talk to it."""
+    return start_bot()
+
+
+@pytest.fixture
+def conversation_id() -> str:
+    return f"e2e-{uuid.uuid4().hex[:12]}"

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+from sklearn.utils.estimator_checks import check_estimator
+
+from gapmodel.errors import ModelNotTrainedError
+from gapmodel.features import GapFeaturizer, GapInput
+from gapmodel.scorer import GapClassifier, GapModel
+
+
+def test_gap_classifier_follows_the_scikit_learn_contract() -> None:
+    check_estimator(GapClassifier())
+
+
+def test_gap_classifier_separates_and_calibrates() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 3))
+    y = (X[:, 0] + 0.5 * rng.normal(size=2000) > 0.8).astype(int)
+    classifier = GapClassifier().fit(X[:1500], y[:1500])
+    probabilities = classifier.predict_proba(X[1500:])[:, 1]
+    assert roc_auc_score(y[1500:], probabilities) > 0.9
+    # calibrated: the mean predicted probability is close to the observed rate
+    assert abs(probabilities.mean() - y[1500:].mean()) < 0.05
+
+
+TRAIN = [
+    ("my card has not arrived yet", "card_arrival"),
+    ("still waiting for my new card", "card_arrival"),
+    ("when will my card be delivered", "card_arrival"),
+    ("how do I top up by bank transfer", "top_up"),
+    ("can I add money with a transfer", "top_up"),
+    ("top up my account please", "top_up"),
+]
+
+
+def _model() -> GapModel:
+    featurizer = GapFeaturizer().fit([t for t, _ in TRAIN], [lab for _, lab in TRAIN])
+    inputs = [
+        GapInput("my card has not arrived", [("card_arrival", 0.9), ("top_up", 0.1)]),
+        GapInput("top up my account", [("top_up", 0.85), ("card_arrival", 0.15)]),
+        GapInput("what is the weather", [("top_up", 0.4), ("card_arrival", 0.35)]),
+        GapInput("tell me a joke", [("card_arrival", 0.45), ("top_up", 0.4)]),
+    ] * 10
+    y = np.array([0, 0, 1, 1] * 10)
+    classifier = GapClassifier().fit(featurizer.transform(inputs), y)
+    return GapModel(featurizer, classifier, {"version": "gap-test"})
+
+
+def test_model_scores_out_of_scope_higher_with_reasons_in_words() -> None:
+    model = _model()
+    good = model.score(
+        GapInput("my card has not arrived yet", [("card_arrival", 0.93), ("top_up", 0.07)])
+    )
+    bad = model.score(
+        GapInput("what is the capital of peru", [("top_up", 0.38), ("card_arrival", 0.33)])
+    )
+    assert bad.probability > good.probability
+    assert bad.model_version == "gap-test"
+    assert bad.reasons, "a high score must come with reasons"
+    assert all(isinstance(r.text, str) and r.text for r in bad.reasons)
+    codes = {r.code for r in bad.reasons}
+    assert codes & {"low_confidence", "ambiguous_intents", "unlike_training", "unknown_words"}
+
+
+def test_confident_in_scope_answer_gets_no_misleading_reasons() -> None:
+    score = _model().score(
+        GapInput("still waiting for my new card", [("card_arrival", 0.97), ("top_up", 0.03)])
+    )
+    assert "low_confidence" not in {r.code for r in score.reasons}
+    assert "ambiguous_intents" not in {r.code for r in score.reasons}
+
+
+def test_model_round_trips_through_a_file(tmp_path: Path) -> None:
+    model = _model()
+    model.save(tmp_path / "gap.joblib")
+    loaded = GapModel.load(tmp_path / "gap.joblib")
+    item = GapInput("top up please", [("top_up", 0.8), ("card_arrival", 0.2)])
+    assert loaded.score(item).probability == pytest.approx(model.score(item).probability)
+
+
+def test_loading_a_missing_model_says_how_to_train(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotTrainedError, match="gapdesk train"):
+        GapModel.load(tmp_path / "missing.joblib")

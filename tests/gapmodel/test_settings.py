@@ -1,0 +1,90 @@
+"""Unit tests of gapmodel.settings: defaults, environment, .env file, validation."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from gapmodel.errors import ConfigurationError
+from gapmodel.settings import Settings, load_settings
+
+
+def test_defaults_without_environment_or_dotenv() -> None:
+    assert load_settings(environ={}, dotenv=None) == Settings()
+
+
+def test_defaults_are_used_when_the_dotenv_file_is_missing(tmp_path: Path) -> None:
+    assert load_settings(environ={}, dotenv=tmp_path / ".env") == Settings()
+
+
+def test_environment_overrides_with_type_conversion() -> None:
+    settings = load_settings(
+        environ={
+            "GAPDESK_ACTION_SERVER_PORT": "6000",
+            "GAPDESK_ESCALATE_THRESHOLD": "0.9",
+            "GAPDESK_RASA_URL": "http://rasa:5005",
+        },
+        dotenv=None,
+    )
+    assert settings.action_server_port == 6000
+    assert settings.escalate_threshold == 0.9
+    assert settings.rasa_url == "http://rasa:5005"
+
+
+def test_unrelated_environment_variables_are_ignored() -> None:
+    assert load_settings(environ={"PORT": "1", "ACTION_SERVER_PORT": "2"}, dotenv=None) == (
+        Settings()
+    )
+
+
+def test_dotenv_file_is_read(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "# local settings\n\nGAPDESK_LOG_LEVEL = 'DEBUG'\nGAPDESK_MAX_FAILURES=\"4\"\nnot a pair\n",
+        encoding="utf-8",
+    )
+    settings = load_settings(environ={}, dotenv=dotenv)
+    assert settings.log_level == "DEBUG"
+    assert settings.max_failures == 4
+
+
+def test_environment_wins_over_dotenv(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("GAPDESK_MAX_FAILURES=4\nGAPDESK_LOG_LEVEL=DEBUG\n", encoding="utf-8")
+    settings = load_settings(environ={"GAPDESK_MAX_FAILURES": "7"}, dotenv=dotenv)
+    assert settings.max_failures == 7
+    assert settings.log_level == "DEBUG"
+
+
+def test_invalid_int_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="GAPDESK_ACTION_SERVER_PORT"):
+        load_settings(environ={"GAPDESK_ACTION_SERVER_PORT": "fifty"}, dotenv=None)
+
+
+def test_invalid_float_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="GAPDESK_CLARIFY_THRESHOLD"):
+        load_settings(environ={"GAPDESK_CLARIFY_THRESHOLD": "high"}, dotenv=None)
+
+
+def test_clarify_above_escalate_threshold_is_a_configuration_error() -> None:
+    environ = {"GAPDESK_CLARIFY_THRESHOLD": "0.8", "GAPDESK_ESCALATE_THRESHOLD": "0.6"}
+    with pytest.raises(ConfigurationError, match="threshold"):
+        load_settings(environ=environ, dotenv=None)
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [{"GAPDESK_ESCALATE_THRESHOLD": "1.5"}, {"GAPDESK_CLARIFY_THRESHOLD": "-0.1"}],
+)
+def test_threshold_outside_zero_to_one_is_a_configuration_error(environ: dict[str, str]) -> None:
+    with pytest.raises(ConfigurationError):
+        load_settings(environ=environ, dotenv=None)
+
+
+def test_every_setting_has_a_prefixed_name_and_help() -> None:
+    rows = Settings.table()
+    assert [name for name, _, _ in rows] == Settings.names()
+    assert len(rows) == len(fields(Settings))
+    assert all(name.startswith("GAPDESK_") and help_text for name, _, help_text in rows)

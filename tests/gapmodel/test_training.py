@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gapmodel.training import OOS_LABEL, Prediction, fit_gap_model, read_predictions
+
+TRAIN = [
+    ("my card has not arrived yet", "card_arrival"),
+    ("still waiting for my new card", "card_arrival"),
+    ("where is my card", "card_arrival"),
+    ("when will my card be delivered", "card_arrival"),
+    ("how do I top up by bank transfer", "top_up"),
+    ("can I add money with a transfer", "top_up"),
+    ("top up my account please", "top_up"),
+    ("add money to my account", "top_up"),
+]
+
+
+def _predictions() -> list[Prediction]:
+    rows = []
+    for index, (text, label) in enumerate(TRAIN * 6):
+        wrong = index % 5 == 0
+        top = ("top_up" if label == "card_arrival" else "card_arrival") if wrong else label
+        other = "card_arrival" if top == "top_up" else "top_up"
+        conf = 0.45 if wrong else 0.9
+        rows.append(Prediction(text, label, index % 3, [(top, conf), (other, 1 - conf)]))
+    for index, text in enumerate(["what's the weather", "tell me a joke", "who won the cup"] * 6):
+        rows.append(
+            Prediction(text, OOS_LABEL, index % 3, [("top_up", 0.4), ("card_arrival", 0.35)])
+        )
+    return rows
+
+
+def test_gap_label_is_wrong_intent_or_out_of_scope() -> None:
+    assert Prediction("x", "a", 0, [("b", 0.9)]).is_gap
+    assert Prediction("x", OOS_LABEL, 0, [("a", 0.9)]).is_gap
+    assert not Prediction("x", "a", 0, [("a", 0.9)]).is_gap
+    assert Prediction("x", "a", 0, []).is_gap
+
+
+def test_fit_gap_model_records_version_and_metrics() -> None:
+    model = fit_gap_model(
+        _predictions(),
+        [t for t, _ in TRAIN],
+        [lab for _, lab in TRAIN],
+        metadata={"version": "gap-abc", "training_data_hash": "abc"},
+    )
+    assert model.version == "gap-abc"
+    assert model.metadata["training_data_hash"] == "abc"
+    assert 0 < model.metadata["gap_rate"] < 1
+    assert model.metadata["cv_auroc"] > 0.8
+    assert model.metadata["rows"] == len(_predictions())
+
+
+def test_read_predictions(tmp_path: Path) -> None:
+    path = tmp_path / "cv.jsonl"
+    path.write_text(
+        json.dumps({"text": "hi", "label": "greet", "fold": 1, "ranking": [["greet", 0.9]]}) + "\n"
+    )
+    [row] = read_predictions(path)
+    assert row == Prediction("hi", "greet", 1, [("greet", 0.9)])
