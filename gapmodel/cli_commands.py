@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import uuid
+from pathlib import Path
 
 from gapmodel.settings import Settings
 
@@ -52,6 +53,18 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     show.add_argument("id")
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(handler=_cmd_conversations_show)
+
+    bench = commands.add_parser(
+        "bench",
+        help="measure NLU accuracy, turn latency against a plain-response baseline, and "
+        "training time; writes report.json and report.md",
+    )
+    bench.add_argument("--out", type=Path, default=Path("var/bench"), help="report folder")
+    bench.add_argument("--turns", type=int, default=200, help="turns per bot for latency")
+    bench.add_argument(
+        "--no-training", action="store_true", help="skip timing a training from scratch"
+    )
+    bench.set_defaults(handler=_cmd_bench)
 
     chat = commands.add_parser("chat", help="chat with the running bot in this terminal")
     chat.add_argument("--id", default=None, help="conversation id (default: a new one)")
@@ -171,6 +184,15 @@ def _cmd_conversations_show(args: argparse.Namespace, settings: Settings) -> int
         print(f"bot: {turn['answer_text']}")
     for escalation in conversation["escalations"]:
         print(f"\nESCALATED ({', '.join(escalation['reason_codes'])}): {escalation['brief']}")
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from gapmodel import bench
+
+    report = bench.run(settings, args.out, args.turns, with_training=not args.no_training)
+    print(bench.markdown(report))
+    print(f"written: {args.out / 'report.json'}, {args.out / 'report.md'}")
     return 0
 
 

@@ -84,15 +84,35 @@ def rasa_command(args: Sequence[str], root: Path = Path(".")) -> list[str]:
     return [str(rasa_python(root)), "-m", "rasa", *args]
 
 
-def run(command: Sequence[str], what: str, root: Path = Path(".")) -> subprocess.Popen[bytes]:
-    """Start a Rasa-side job in the background; :func:`wait` collects it."""
-    logger.info("%s: %s", what, " ".join(command))
-    return subprocess.Popen(list(command), cwd=root, env=rasa_env())
+@dataclass
+class Job:
+    """A Rasa-side process running in the background, its output going to a log file."""
+
+    what: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
 
 
-def wait(process: subprocess.Popen[bytes], what: str) -> None:
-    if process.wait() != 0:
-        raise EngineError(f"{what} failed (exit code {process.returncode}); see the log above")
+def run(command: Sequence[str], what: str, log_path: Path, root: Path = Path(".")) -> Job:
+    """Start a Rasa-side job; Rasa's chatty output goes to ``log_path``, not the terminal."""
+    logger.info("%s started (log: %s)", what, log_path)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            list(command), cwd=root, env=rasa_env(), stdout=log, stderr=subprocess.STDOUT
+        )
+    return Job(what, process, log_path)
+
+
+def wait(job: Job) -> None:
+    """Wait for the job; on failure raise with the end of its log."""
+    if job.process.wait() != 0:
+        tail = job.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
+        raise EngineError(
+            f"{job.what} failed (exit code {job.process.returncode}); "
+            f"end of {job.log_path}:\n" + "\n".join(tail)
+        )
+    logger.info("%s finished", job.what)
 
 
 def train_bot_command(project: Project, out_dir: Path, name: str) -> list[str]:

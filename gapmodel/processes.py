@@ -61,6 +61,7 @@ class Service:
         raise EngineError(f"{self.name} did not become ready within {timeout:.0f} s")
 
     def stop(self, timeout: float = 15.0) -> None:
+        """Stop the process; safe to call twice."""
         if self.process is None or self.process.poll() is not None:
             return
         self.process.send_signal(signal.SIGTERM)

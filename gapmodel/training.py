@@ -159,9 +159,10 @@ def train(
 
     started = time.monotonic()
     jobs = []
+    logs = cache_dir.parent / "logs"
     if not rasa_model.is_file():
         command = engine.train_bot_command(project, models_dir, rasa_model.name[: -len(".tar.gz")])
-        jobs.append(("Rasa training", engine.run(command, "Rasa training")))
+        jobs.append(engine.run(command, "Rasa training", logs / "train-rasa.log"))
     if not cv_file.is_file():
         oos_texts = [t for f in sorted(project.out_of_scope.glob("*.txt")) for t in read_lines(f)]
         extra = cache_dir / "out_of_scope.jsonl"
@@ -169,9 +170,9 @@ def train(
         command = engine.nlu_predictions_command(
             "crossval", project.config, [project.nlu], cv_file, folds=folds, extra=extra
         )
-        jobs.append(("NLU cross-validation", engine.run(command, "NLU cross-validation")))
-    for what, process in jobs:
-        engine.wait(process, what)
+        jobs.append(engine.run(command, "NLU cross-validation", logs / "train-crossval.log"))
+    for job in jobs:
+        engine.wait(job)
 
     if not gap_model_path.is_file():
         examples = read_rasa_nlu([project.nlu])

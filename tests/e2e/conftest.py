@@ -42,6 +42,10 @@ class RunningBot:
     store: Store
     services: list[Service]
     log_dir: Path
+    context: Any
+
+    def stop(self) -> None:
+        self.context.__exit__(None, None, None)
 
     def say(self, conversation_id: str, text: str) -> list[dict[str, Any]]:
         return self.client.say(conversation_id, text)
@@ -76,10 +80,13 @@ def trained_models() -> dict[str, str]:
 def start_bot(
     trained_models: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[BotFactory]:
-    """Start a bot with the given setting overrides; everything stops at session end."""
-    stacks: list[Any] = []
+    """Start a bot with the given setting overrides; everything stops at session end.
 
-    def start(**overrides: Any) -> RunningBot:
+    ``prepare_database=False`` leaves the database alone (for an unreachable one).
+    """
+    bots: list[RunningBot] = []
+
+    def start(prepare_database: bool = True, **overrides: Any) -> RunningBot:
         work = tmp_path_factory.mktemp("bot")
         settings = Settings(
             database_url=f"sqlite:///{work / 'gapdesk.db'}",
@@ -90,24 +97,27 @@ def start_bot(
             var_dir=str(work / "var"),
         )
         settings = replace(settings, **overrides)
-        upgrade(settings.database_url)
-        DemoBank(make_engine(settings.database_url)).seed()
+        if prepare_database:
+            upgrade(settings.database_url)
+            DemoBank(make_engine(settings.database_url)).seed()
         services = build_services(settings, log_dir=work / "logs")
         context = running(services, timeout=240)
         context.__enter__()
-        stacks.append(context)
         secret = jwt_secret(settings.rasa_jwt_secret, settings.var_path)
-        return RunningBot(
+        bot = RunningBot(
             settings,
             RasaClient(settings.rasa_url, secret),
             Store(make_engine(settings.database_url)),
             services,
             work / "logs",
+            context,
         )
+        bots.append(bot)
+        return bot
 
     yield start
-    for context in reversed(stacks):
-        context.__exit__(None, None, None)
+    for bot in reversed(bots):
+        bot.stop()
 
 
 @pytest.fixture(scope="session")
