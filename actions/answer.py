@@ -19,6 +19,7 @@ from actions.services import Services, get_services
 from gapmodel.briefs import build_brief
 from gapmodel.decision import ANSWER, CLARIFY, ESCALATE, Decision, Reason, decide, read_signals
 from gapmodel.features import GapInput
+from gapmodel.knowledge import Answer
 from gapmodel.redaction import redact
 from gapmodel.scorer import GapScore
 from gapmodel.storage.recorder import new_record
@@ -48,27 +49,7 @@ class ActionGapAnswer(Action):
         services = get_services()
         turn = read_turn(tracker)
         answer = services.knowledge_base.get(turn.intent)
-        score = services.score(
-            GapInput(
-                turn.text,
-                turn.ranking,
-                answer.text if answer else None,
-                turn.previous_customer_texts,
-            )
-        )
-        if turn.is_button_payload:  # a button press: no rephrase or frustration to read
-            signals = read_signals("", [], turn.failures)
-        else:
-            signals = read_signals(turn.text, turn.previous_customer_texts, turn.failures)
-        settings = services.settings
-        decision = decide(
-            score,
-            signals,
-            has_answer=answer is not None,
-            escalate_threshold=settings.escalate_threshold,
-            clarify_threshold=settings.clarify_threshold,
-            max_failures=settings.max_failures,
-        )
+        score, decision = self.judge(services, turn, answer)
         events: list[EventType] = []
         if decision.action == ANSWER:
             reply = answer.text if answer else NO_IDEA_TEXT  # decide() clarifies without one
@@ -86,6 +67,34 @@ class ActionGapAnswer(Action):
             record_escalation(services, turn, decision, score)
         failures = turn.failures + int(decision.counts_as_failure)
         return [SlotSet(FAILURES_SLOT, failures), *events]
+
+    @staticmethod
+    def judge(
+        services: Services, turn: CurrentTurn, answer: Answer | None
+    ) -> tuple[GapScore | None, Decision]:
+        """Score the candidate answer and decide what to do with it."""
+        settings = services.settings
+        if settings.gap_scoring == "off":  # control group: answer whatever can be answered
+            return None, Decision(ANSWER if answer else CLARIFY, [Reason.SCORING_OFF])
+        score = services.score(
+            GapInput(
+                turn.text, turn.ranking, answer.text if answer else None,
+                turn.previous_customer_texts,
+            )
+        )  # fmt: skip
+        if turn.is_button_payload:  # a button press: no rephrase or frustration to read
+            signals = read_signals("", [], turn.failures)
+        else:
+            signals = read_signals(turn.text, turn.previous_customer_texts, turn.failures)
+        decision = decide(
+            score,
+            signals,
+            has_answer=answer is not None,
+            escalate_threshold=settings.escalate_threshold,
+            clarify_threshold=settings.clarify_threshold,
+            max_failures=settings.max_failures,
+        )
+        return score, decision
 
 
 class ActionEscalate(Action):

@@ -52,6 +52,7 @@ class Reason(StrEnum):
     REPHRASED = "rephrased"
     FRUSTRATION = "frustration"
     SCORER_FAILED = "scorer_failed"
+    SCORING_OFF = "scoring_off"  # control group (GAPDESK_GAP_SCORING=off)
 
 
 @dataclass(frozen=True)

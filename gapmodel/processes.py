@@ -163,10 +163,17 @@ def running(services: list[Service], timeout: float = 180.0) -> Iterator[list[Se
             service.stop()
 
 
+def _stop_signal(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def up(settings: Settings) -> int:
     """Run in the foreground until Ctrl-C or a service dies."""
     services = build_services(settings)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Ctrl-C and `kill` both stop everything cleanly (set explicitly: a process started
+    # in the background by a script inherits an ignored SIGINT).
+    signal.signal(signal.SIGINT, _stop_signal)
+    signal.signal(signal.SIGTERM, _stop_signal)
     try:
         with running(services):
             print(

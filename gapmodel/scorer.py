@@ -49,7 +49,11 @@ class GapClassifier(ClassifierMixin, BaseEstimator):
         counts = np.unique(y, return_counts=True)[1]
         folds = int(min(self.cv, counts.min())) if len(self.classes_) > 1 else 0
         if folds >= 2:
-            self.calibrated_ = CalibratedClassifierCV(linear, method=self.calibration, cv=folds)
+            # ensemble=False: calibrate on out-of-fold predictions, then keep one model
+            # (scoring one message costs one model, not one per fold).
+            self.calibrated_ = CalibratedClassifierCV(
+                linear, method=self.calibration, cv=folds, ensemble=False
+            )
             self.calibrated_.fit(X, y)
         else:  # too few examples of a class to calibrate on folds
             self.calibrated_ = linear.fit(X, y)

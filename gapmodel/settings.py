@@ -61,6 +61,11 @@ class Settings:
         "Clarifications or low-confidence answers in one conversation after which "
         "the next doubtful turn escalates.",
     )
+    gap_scoring: str = _setting(
+        "on",
+        "on: every answer is gap-scored. off: a control group that answers every "
+        "answerable intent unscored (for A/B comparisons and latency baselines).",
+    )
     scorer_timeout_ms: int = _setting(
         500, "Time budget for one gap score; a slower or failing scorer escalates."
     )
@@ -126,6 +131,8 @@ def load_settings(
                 f"{PREFIX}{f.name.upper()}={raw!r} is not a valid {kind.__name__}"
             ) from exc
     settings = Settings(**values)
+    if settings.gap_scoring not in ("on", "off"):
+        raise ConfigurationError("GAPDESK_GAP_SCORING must be on or off")
     if not 0 <= settings.clarify_threshold <= settings.escalate_threshold <= 1:
         raise ConfigurationError(
             "thresholds must satisfy 0 <= GAPDESK_CLARIFY_THRESHOLD <= "

@@ -96,3 +96,25 @@ def test_every_action_returns_an_event_so_failures_are_detectable(services) -> N
     # bot/policies.py treats "custom action followed by no event" as a failed action.
     _, events = _run(ActionGapAnswer(), make_tracker("my card hasn't arrived", CARD))
     assert events
+
+
+def test_control_group_answers_without_scoring(services, scorer, recorder) -> None:  # noqa: ANN001
+    from dataclasses import replace
+
+    services.settings = replace(services.settings, gap_scoring="off")
+    messages, events = _run(ActionGapAnswer(), make_tracker("my card hasn't arrived", CARD))
+    assert messages[0]["text"] == services.knowledge_base.get("card_arrival").text
+    assert scorer.seen == []
+    assert recorder.of_type("turn")[0]["decision_reasons"] == ["scoring_off"]
+
+
+def test_a_scorer_slower_than_its_budget_escalates(services, scorer, recorder) -> None:  # noqa: ANN001
+    import time
+    from dataclasses import replace
+
+    services.settings = replace(services.settings, scorer_timeout_ms=50)
+    original = scorer.score
+    scorer.score = lambda item: (time.sleep(0.3), original(item))[1]  # type: ignore[method-assign]
+    _, events = _run(ActionGapAnswer(), make_tracker("my card hasn't arrived", CARD))
+    assert any(e["event"] == "pause" for e in events)
+    assert "scorer_failed" in recorder.of_type("escalation")[0]["reason_codes"]
