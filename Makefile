@@ -21,10 +21,12 @@ endef
 comma := ,
 
 .PHONY: help install train run test lint bench clean
+OOS := data/datasets/banking77_oos
 
 help:
 	@echo "make run    install, train what changed, start Rasa + actions (Ctrl-C stops)"
 	@echo "make test   install, train what changed, run the whole test suite"
+	@echo "make bench  the bot's figures and the gap benchmark (reports under var/)"
 	@echo "make lint   ruff + mypy"
 
 $(RASA_VENV)/.installed: bot/requirements.txt
@@ -57,6 +59,14 @@ run: train
 
 test: train
 	@$(VENV)/bin/python -m pytest
+
+bench: train
+	@$(VENV)/bin/gapdesk figures
+	@$(VENV)/bin/gapdesk benchmark --train $(OOS)/train $(OOS)/id-oos/train \
+	  --test $(OOS)/test $(OOS)/id-oos/test --out var/benchmark/banking77_oos > /dev/null
+	@$(VENV)/bin/gapdesk benchmark --train $(OOS)/train \
+	  --test $(OOS)/test $(OOS)/id-oos/test --out var/benchmark/banking77_oos_no_own_oos > /dev/null
+	@cat var/benchmark/banking77_oos/report.md var/benchmark/banking77_oos_no_own_oos/report.md
 
 lint: install
 	@$(VENV)/bin/ruff check gapmodel actions tests

@@ -54,17 +54,34 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(handler=_cmd_conversations_show)
 
-    bench = commands.add_parser(
-        "bench",
+    benchmark = commands.add_parser(
+        "benchmark",
+        help="train the NLU and gap model on TRAIN, score TEST: gap model vs NLU confidence",
+        description="Labelled data: CSV files (text|sentence, label|category) or seq.in/label "
+        "folders. Rows labelled --oos-label are out-of-scope examples, never an intent.",
+    )
+    benchmark.add_argument("--train", type=Path, nargs="+", required=True, metavar="TRAIN")
+    benchmark.add_argument("--test", type=Path, nargs="+", required=True, metavar="TEST")
+    benchmark.add_argument("--oos-label", default="oos", help="label of out-of-scope rows")
+    benchmark.add_argument("--out", type=Path, help="folder for report.json, report.md, plots")
+    benchmark.add_argument(
+        "--no-generic-oos",
+        action="store_true",
+        help="do not add the shipped generic out-of-scope corpus to TRAIN",
+    )
+    benchmark.set_defaults(handler=_cmd_benchmark)
+
+    figures = commands.add_parser(
+        "figures",
         help="measure NLU accuracy, turn latency against a plain-response baseline, and "
         "training time; writes report.json and report.md",
     )
-    bench.add_argument("--out", type=Path, default=Path("var/bench"), help="report folder")
-    bench.add_argument("--turns", type=int, default=200, help="turns per bot for latency")
-    bench.add_argument(
+    figures.add_argument("--out", type=Path, default=Path("var/figures"), help="report folder")
+    figures.add_argument("--turns", type=int, default=200, help="turns per bot for latency")
+    figures.add_argument(
         "--no-training", action="store_true", help="skip timing a training from scratch"
     )
-    bench.set_defaults(handler=_cmd_bench)
+    figures.set_defaults(handler=_cmd_figures)
 
     chat = commands.add_parser("chat", help="chat with the running bot in this terminal")
     chat.add_argument("--id", default=None, help="conversation id (default: a new one)")
@@ -187,11 +204,27 @@ def _cmd_conversations_show(args: argparse.Namespace, settings: Settings) -> int
     return 0
 
 
-def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from gapmodel import bench
+def _cmd_benchmark(args: argparse.Namespace, settings: Settings) -> int:
+    import json
 
-    report = bench.run(settings, args.out, args.turns, with_training=not args.no_training)
-    print(bench.markdown(report))
+    from gapmodel import benchmark
+
+    report = benchmark.run(
+        args.train,
+        args.test,
+        args.oos_label,
+        args.out,
+        generic_out_of_scope=None if args.no_generic_oos else benchmark.GENERIC_OUT_OF_SCOPE,
+    )
+    print(json.dumps(report))
+    return 0
+
+
+def _cmd_figures(args: argparse.Namespace, settings: Settings) -> int:
+    from gapmodel import figures
+
+    report = figures.run(settings, args.out, args.turns, with_training=not args.no_training)
+    print(figures.markdown(report))
     print(f"written: {args.out / 'report.json'}, {args.out / 'report.md'}")
     return 0
 

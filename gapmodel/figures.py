@@ -1,4 +1,4 @@
-"""``gapdesk bench``: the bot's measured figures, written as report.json + report.md.
+"""``gapdesk figures``: the running bot's measured figures, written as report.json + report.md.
 
 * **nlu**: intent accuracy of the current Rasa model on BANKING77's test set.
 * **training**: wall-clock time of ``gapdesk train --force`` from scratch (NLU, dialogue,
@@ -178,7 +178,7 @@ def run(settings: Settings, out: Path, turns: int, with_training: bool) -> dict[
         raise SystemExit("no trained bot: run `gapdesk train` first")
     out.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}}
-    with tempfile.TemporaryDirectory(prefix="gapdesk-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="gapdesk-figures-") as tmp:
         work = Path(tmp)
         report["nlu"] = nlu_accuracy(project, current["rasa_model"], work)
         report["latency"] = turn_latency(project, settings, work, turns)

@@ -1,0 +1,67 @@
+"""How well a gap score finds the answers that miss: ranking, calibration, decisions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+# Rasa's FallbackClassifier defaults: escalate below 0.3 confidence, or when the top
+# two intents are within 0.1 of each other.
+FALLBACK_THRESHOLD = 0.3
+AMBIGUITY_THRESHOLD = 0.1
+
+
+def expected_calibration_error(y: np.ndarray, probability: np.ndarray, bins: int = 10) -> float:
+    """Mean |observed gap rate - predicted probability| over equal-width bins, by weight."""
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(probability, edges[1:-1]), 0, bins - 1)
+    error = 0.0
+    for b in range(bins):
+        members = which == b
+        if members.any():
+            error += members.mean() * abs(y[members].mean() - probability[members].mean())
+    return float(error)
+
+
+def at_rate(y: np.ndarray, score: np.ndarray, rate: float) -> tuple[float, float]:
+    """Recall and precision of flagging the ``rate`` share of messages with the top scores."""
+    flagged = max(1, int(round(rate * len(score))))
+    order = np.argsort(-score, kind="stable")[:flagged]
+    caught = y[order].sum()
+    return float(caught / max(1, y.sum())), float(caught / flagged)
+
+
+def score_quality(y: np.ndarray, score: np.ndarray, fallback_rate: float) -> dict[str, float]:
+    """The report's block for one score (the gap model, or 1 - NLU confidence)."""
+    recall_fb, precision_fb = at_rate(y, score, fallback_rate)
+    return {
+        "auroc": round(float(roc_auc_score(y, score)), 4),
+        "average_precision": round(float(average_precision_score(y, score)), 4),
+        "ece": round(expected_calibration_error(y, score), 4),
+        "recall_at_fallback_rate": round(recall_fb, 4),
+        "precision_at_fallback_rate": round(precision_fb, 4),
+        "recall_at_10pct": round(at_rate(y, score, 0.10)[0], 4),
+        "recall_at_20pct": round(at_rate(y, score, 0.20)[0], 4),
+    }
+
+
+def rasa_fallback(y: np.ndarray, rankings: Sequence[Sequence[tuple[str, float]]]) -> dict[str, Any]:
+    """What a stock FallbackClassifier(0.3, ambiguity 0.1) would escalate, and how well."""
+    escalate = np.array([_falls_back(r) for r in rankings])
+    caught = (escalate & (y == 1)).sum()
+    return {
+        "escalation_rate": round(float(escalate.mean()), 4),
+        "gap_recall": round(float(caught / max(1, y.sum())), 4),
+        "gap_precision": round(float(caught / max(1, escalate.sum())), 4),
+    }
+
+
+def _falls_back(ranking: Sequence[tuple[str, float]]) -> bool:
+    if not ranking:
+        return True
+    top = ranking[0][1]
+    second = ranking[1][1] if len(ranking) > 1 else 0.0
+    return top < FALLBACK_THRESHOLD or top - second < AMBIGUITY_THRESHOLD

@@ -1,0 +1,65 @@
+"""`gapdesk benchmark` on a small slice of real data: the report keeps its shape."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+INTENTS = ["card_arrival", "exchange_rate", "top_up_failed", "lost_or_stolen_card", "pin_blocked"]
+SCORE_KEYS = {
+    "auroc", "average_precision", "ece", "recall_at_fallback_rate",
+    "precision_at_fallback_rate", "recall_at_10pct", "recall_at_20pct",
+}  # fmt: skip
+
+
+def _slice(source: Path, target: Path, per_intent: int, oos: list[str]) -> None:
+    """A few intents of BANKING77, plus out-of-scope rows labelled 'none'."""
+    taken: dict[str, int] = {}
+    with source.open(newline="", encoding="utf-8") as f, target.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["sentence", "label"])
+        for row in csv.DictReader(f):
+            if row["category"] in INTENTS and taken.get(row["category"], 0) < per_intent:
+                taken[row["category"]] = taken.get(row["category"], 0) + 1
+                writer.writerow([row["text"], row["category"]])
+        for text in oos:
+            writer.writerow([text, "none"])
+
+
+def test_benchmark_reports_both_scores_in_the_agreed_shape(tmp_path: Path) -> None:
+    data = ROOT / "data" / "datasets" / "banking77"
+    oos_train = ["what's the weather like", "tell me a joke", "who wrote hamlet"] * 4
+    oos_test = ["recommend a film", "how tall is everest", "best pizza in town"]
+    _slice(
+        data / "train.csv",
+        tmp_path / "train.csv",
+        40,
+        [f"{t} {i}" for i, t in enumerate(oos_train)],
+    )
+    _slice(data / "test.csv", tmp_path / "test.csv", 10, oos_test)
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "gapmodel.cli", "benchmark",
+            "--train", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv"),
+            "--oos-label", "none", "--out", str(tmp_path / "report"),
+        ],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=True,
+    )  # fmt: skip
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["n"] == 10 * len(INTENTS) + len(oos_test)
+    assert 0 < report["in_scope_accuracy"] <= 1
+    assert set(report["gap_model"]) >= SCORE_KEYS
+    assert set(report["confidence_baseline"]) >= SCORE_KEYS
+    assert set(report["rasa_fallback"]) == {"escalation_rate", "gap_recall", "gap_precision"}
+    assert report["latency_ms"]["p99"] >= report["latency_ms"]["p50"] > 0
+    for name in ("report.json", "report.md", "gap_detection.png"):
+        assert (tmp_path / "report" / name).stat().st_size > 0
