@@ -93,10 +93,30 @@ def _read_messages(path: Path | None) -> list[dict]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
+def _unknown_intents(labels: list[str], folds: int, share: float, seed: int) -> list[set]:
+    """For each fold, a disjoint set of intents (``share`` of them) its model never sees."""
+    intents = sorted(set(labels))
+    random.Random(seed + 1).shuffle(intents)
+    per_fold = min(int(round(share * len(intents))), len(intents) // folds)
+    return [set(intents[f * per_fold : (f + 1) * per_fold]) for f in range(folds)]
+
+
 def crossval(
-    config: str, nlu: list[str], folds: int, out: Path, seed: int, extra: Path | None
+    config: str,
+    nlu: list[str],
+    folds: int,
+    out: Path,
+    seed: int,
+    extra: Path | None,
+    unknown_share: float,
 ) -> None:
-    """k-fold predictions; --extra messages (never trained on) go round-robin to folds."""
+    """k-fold predictions on the training data.
+
+    Each fold's model also never sees a few whole intents (``unknown_share`` of them):
+    its messages of those intents are labelled out of scope, which is exactly what a
+    question the bot has no intent for looks like to the NLU. --extra messages (never
+    trained on) go round-robin to folds.
+    """
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
     data = _load_nlu(nlu)
@@ -104,21 +124,33 @@ def crossval(
     examples = [m for m in data.intent_examples if m.get("text")]
     labels = [m.get("intent") for m in examples]
     fold_of = _stratified_folds(labels, folds, seed)
+    unknown = _unknown_intents(labels, folds, unknown_share, seed)
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="gapdesk-cv-") as tmp:
         for fold in range(folds):
-            train_part = [m for m, f in zip(examples, fold_of, strict=True) if f != fold]
+            train_part = [
+                m
+                for m, f in zip(examples, fold_of, strict=True)
+                if f != fold and m.get("intent") not in unknown[fold]
+            ]
             held_out = [m for m, f in zip(examples, fold_of, strict=True) if f == fold]
             fold_data = TrainingData(
                 training_examples=train_part, regex_features=data.regex_features
             )
             model = _train(config, fold_data, Path(tmp), f"fold{fold}")
-            held_out_items = [{"text": m.get("text"), "label": m.get("intent")} for m in held_out]
+            held_out_items = [_held_out_item(m, unknown[fold]) for m in held_out]
             held_out_items += extra_items[fold::folds]
             rankings = asyncio.run(_parse_all(model, [i["text"] for i in held_out_items]))
             for item, ranking in zip(held_out_items, rankings, strict=True):
                 rows.append({**item, "fold": fold, "ranking": ranking})
     _write(out, rows)
+
+
+def _held_out_item(message, unknown: set) -> dict:  # message: rasa Message
+    intent = message.get("intent")
+    if intent in unknown:
+        return {"text": message.get("text"), "label": "oos", "unknown_intent": intent}
+    return {"text": message.get("text"), "label": intent}
 
 
 def predict(config: str, nlu: list[str], messages: Path, out: Path, model: str | None) -> None:
@@ -148,6 +180,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--extra", type=Path, help="crossval: JSONL of {text, label} to parse but never train on"
     )
+    parser.add_argument(
+        "--unknown-share",
+        type=float,
+        default=0.0,
+        help="crossval: share of intents each fold's model never sees (their messages "
+        "become out-of-scope examples)",
+    )
     parser.add_argument("--model", help="predict: an existing model instead of training")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -157,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("rasa", "tensorflow", "absl"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.mode == "crossval":
-        crossval(args.config, args.nlu, args.folds, args.out, args.seed, args.extra)
+        crossval(
+            args.config, args.nlu, args.folds, args.out, args.seed, args.extra, args.unknown_share
+        )
     else:
         if args.messages is None:
             parser.error("predict needs --messages")

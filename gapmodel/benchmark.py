@@ -29,6 +29,7 @@ from gapmodel.metrics import rasa_fallback, score_quality
 from gapmodel.scorer import GapModel
 from gapmodel.training import (
     OOS_LABEL,
+    UNKNOWN_INTENT_SHARE,
     Prediction,
     _as_input,
     fit_gap_model,
@@ -71,8 +72,14 @@ def _nlu_predictions(
     jobs = [
         engine.run(
             engine.nlu_predictions_command(
-                "crossval", config, [nlu_file], cv_out, folds=folds, extra=extra
-            ),
+                "crossval",
+                config,
+                [nlu_file],
+                cv_out,
+                folds=folds,
+                extra=extra,
+                unknown_share=UNKNOWN_INTENT_SHARE,
+            ),  # fmt: skip
             "NLU cross-validation on TRAIN",
             work / "crossval.log",
         ),

@@ -130,11 +130,11 @@ def train_bot_command(project: Project, out_dir: Path, name: str) -> list[str]:
 
 
 def nlu_predictions_command(
-    mode: str, config: Path, nlu: Sequence[Path], out: Path, **options: str | Path | int
+    mode: str, config: Path, nlu: Sequence[Path], out: Path, **options: str | Path | float
 ) -> list[str]:
     """Command for ``bot/nlu_predict.py`` (crossval or predict)."""
     command = [str(rasa_python()), "-m", "bot.nlu_predict", mode, "--config", str(config)]
     command += ["--nlu", *map(str, nlu), "--out", str(out)]
     for key, value in options.items():
-        command += [f"--{key}", str(value)]
+        command += [f"--{key.replace('_', '-')}", str(value)]
     return command

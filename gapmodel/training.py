@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 
 OOS_LABEL = "oos"
 CURRENT_FILE = "current.json"
+# Share of intents each cross-validation fold's NLU never sees: their messages teach
+# the gap model what a question without an intent looks like (see bot/nlu_predict.py).
+UNKNOWN_INTENT_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class Prediction:
     label: str
     fold: int
     ranking: list[tuple[str, float]]
+    unknown_intent: str | None = None  # the real intent, hidden from this fold's NLU
 
     @property
     def is_gap(self) -> bool:
@@ -52,7 +56,12 @@ def read_predictions(path: Path) -> list[Prediction]:
     for line in path.read_text(encoding="utf-8").splitlines():
         item = json.loads(line)
         ranking = [(str(name), float(conf)) for name, conf in item["ranking"]]
-        rows.append(Prediction(item["text"], str(item["label"]), int(item["fold"]), ranking))
+        rows.append(
+            Prediction(
+                item["text"], str(item["label"]), int(item["fold"]), ranking,
+                item.get("unknown_intent"),
+            )
+        )  # fmt: skip
     return rows
 
 
@@ -73,11 +82,13 @@ def fold_features(
     A message must not be compared with itself: its fold's similarity indexes are built
     from the training and out-of-scope examples of the other folds, as its NLU model was.
     """
-    fold_of_text = {p.text: p.fold for p in predictions if p.label != OOS_LABEL}
+    fold_of_text = {p.text: p.fold for p in predictions if p.label != OOS_LABEL or p.unknown_intent}
     train_folds = np.array([fold_of_text.get(t, -1) for t in train_texts])
+    labels = np.asarray(train_labels)
     blocks: dict[int, np.ndarray] = {}
     for fold in sorted({p.fold for p in predictions}):
-        keep = train_folds != fold
+        unknown = {p.unknown_intent for p in predictions if p.fold == fold and p.unknown_intent}
+        keep = (train_folds != fold) & ~np.isin(labels, list(unknown))
         featurizer = GapFeaturizer().fit(
             [t for t, k in zip(train_texts, keep, strict=True) if k],
             [lab for lab, k in zip(train_labels, keep, strict=True) if k],
@@ -150,7 +161,8 @@ def train(
     run at the same time (one core each).
     """
     rasa_model = models_dir / f"bot-{files_hash(project.rasa_inputs())}.tar.gz"
-    cv_file = cache_dir / f"crossval-{files_hash(project.crossval_inputs())}-{folds}.jsonl"
+    cv_key = f"{files_hash(project.crossval_inputs())}-{folds}-{UNKNOWN_INTENT_SHARE}"
+    cv_file = cache_dir / f"crossval-{cv_key}.jsonl"
     gap_version = files_hash(project.gap_model_inputs())
     gap_model_path = models_dir / f"gap-{gap_version}.joblib"
     if force:
@@ -168,8 +180,9 @@ def train(
         extra = cache_dir / "out_of_scope.jsonl"
         write_messages(extra, oos_texts, OOS_LABEL)
         command = engine.nlu_predictions_command(
-            "crossval", project.config, [project.nlu], cv_file, folds=folds, extra=extra
-        )
+            "crossval", project.config, [project.nlu], cv_file,
+            folds=folds, extra=extra, unknown_share=UNKNOWN_INTENT_SHARE,
+        )  # fmt: skip
         jobs.append(engine.run(command, "NLU cross-validation", logs / "train-crossval.log"))
     for job in jobs:
         engine.wait(job)
