@@ -1,6 +1,8 @@
 """``gapdesk figures``: the running bot's measured figures, written as report.json + report.md.
 
 * **nlu**: intent accuracy of the current Rasa model on BANKING77's test set.
+* **cross-domain**: the share of first messages the bot clarifies or escalates instead of
+  answering: Bitext's online-shop customer requests, and BANKING77's test set.
 * **training**: wall-clock time of ``gapdesk train --force`` from scratch (NLU, dialogue,
   cross-validation and gap model), in a scratch folder.
 * **latency**: REST-channel turn latency, sequential, of the real bot (every answer
@@ -12,6 +14,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import os
@@ -27,33 +30,86 @@ import httpx
 import numpy as np
 
 from gapmodel import engine
-from gapmodel.datasets import read_labelled
+from gapmodel.datasets import LabelledText, read_labelled
+from gapmodel.decision import ANSWER, ESCALATE, decide, read_signals
+from gapmodel.features import GapInput
 from gapmodel.knowledge import KnowledgeBase
 from gapmodel.processes import build_services, running
+from gapmodel.scorer import GapModel
 from gapmodel.settings import Settings
 from gapmodel.storage.migrate import upgrade
-from gapmodel.training import current_models, read_predictions
+from gapmodel.training import Prediction, current_models, read_predictions
 
 logger = logging.getLogger(__name__)
 
 TEST_SET = Path("data/datasets/banking77/test.csv")
+BITEXT = Path("data/datasets/bitext_customer_support/bitext_customer_support_4514.csv")
 
 
-def nlu_accuracy(project: engine.Project, rasa_model: str, work: Path) -> dict[str, Any]:
-    rows = read_labelled(project.root / TEST_SET)
-    messages = work / "b77_test.jsonl"
+def _bitext() -> list[LabelledText]:
+    """Another business's customer requests (an online shop): out of scope for the bank."""
+    with BITEXT.open(newline="", encoding="utf-8") as handle:
+        return [LabelledText(row["instruction"], "oos") for row in csv.DictReader(handle)]
+
+
+def _predict(
+    project: engine.Project, rasa_model: str, rows: list[LabelledText], work: Path, name: str
+) -> list[Prediction]:
+    """The bot's NLU ranking of each message (in-process in the Rasa environment)."""
+    messages = work / f"{name}.jsonl"
     messages.write_text(
         "".join(json.dumps({"text": r.text, "label": r.label}) + "\n" for r in rows), "utf-8"
     )
-    out = work / "b77_test_predictions.jsonl"
+    out = work / f"{name}_predictions.jsonl"
     command = engine.nlu_predictions_command(
         "predict", project.config, [project.nlu], out, messages=messages, model=rasa_model
     )
-    engine.wait(engine.run(command, "NLU predictions", work / "nlu-predictions.log"))
-    predictions = read_predictions(out)
+    engine.wait(engine.run(command, f"NLU predictions ({name})", work / f"{name}.log"))
+    return read_predictions(out)
+
+
+def nlu_accuracy(predictions: list[Prediction]) -> dict[str, Any]:
     correct = sum(not p.is_gap for p in predictions)
     accuracy = correct / len(predictions)
     return {"test_set": str(TEST_SET), "n": len(predictions), "accuracy": round(accuracy, 4)}
+
+
+def first_turn_decisions(
+    predictions: list[Prediction], model: GapModel, kb: KnowledgeBase, settings: Settings
+) -> list[str]:
+    """What the bot decides for each message as a conversation's first turn."""
+    decisions = []
+    for p in predictions:
+        intent = p.ranking[0][0] if p.ranking else None
+        if intent == "request_human":  # a rule hands these over without scoring
+            decisions.append(ESCALATE)
+            continue
+        answer = kb.get(intent)
+        score = model.score(GapInput(p.text, p.ranking, answer.text if answer else None))
+        decision = decide(
+            score, read_signals(p.text, [], 0), answer is not None,
+            settings.escalate_threshold, settings.clarify_threshold, settings.max_failures,
+        )  # fmt: skip
+        decisions.append(decision.action)
+    return decisions
+
+
+def cross_domain(
+    bank: list[Prediction], shop: list[Prediction], model: GapModel, kb: KnowledgeBase,
+    settings: Settings,
+) -> dict[str, Any]:  # fmt: skip
+    """Share of messages not answered: another business's customers vs the bank's own."""
+
+    def handed_over(predictions: list[Prediction]) -> float:
+        decisions = first_turn_decisions(predictions, model, kb, settings)
+        return round(sum(d != ANSWER for d in decisions) / len(decisions), 4)
+
+    return {
+        "bitext_not_answered": handed_over(shop),
+        "banking77_test_not_answered": handed_over(bank),
+        "bitext_n": len(shop),
+        "banking77_test_n": len(bank),
+    }
 
 
 def training_time(work: Path) -> dict[str, Any]:
@@ -180,7 +236,12 @@ def run(settings: Settings, out: Path, turns: int, with_training: bool) -> dict[
     report: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}}
     with tempfile.TemporaryDirectory(prefix="gapdesk-figures-") as tmp:
         work = Path(tmp)
-        report["nlu"] = nlu_accuracy(project, current["rasa_model"], work)
+        bank = _predict(project, current["rasa_model"], read_labelled(TEST_SET), work, "b77")
+        shop = _predict(project, current["rasa_model"], _bitext(), work, "bitext")
+        report["nlu"] = nlu_accuracy(bank)
+        model = GapModel.load(Path(current["gap_model"]))
+        kb = KnowledgeBase.load(project.knowledge_base)
+        report["cross_domain"] = cross_domain(bank, shop, model, kb, settings)
         report["latency"] = turn_latency(project, settings, work, turns)
         if with_training:
             report["training"] = training_time(work / "training")
@@ -190,7 +251,7 @@ def run(settings: Settings, out: Path, turns: int, with_training: bool) -> dict[
 
 
 def markdown(report: dict[str, Any]) -> str:
-    nlu, latency = report["nlu"], report["latency"]
+    nlu, latency, cross = report["nlu"], report["latency"], report["cross_domain"]
     scored, unscored, plain = latency["scored"], latency["unscored"], latency["rasa_responses"]
     lines = [
         "| figure | measured | target |",
@@ -203,6 +264,10 @@ def markdown(report: dict[str, Any]) -> str:
         f"| p50 overhead of gap scoring | {latency['p50_overhead_ratio']}× | ≤ 1.25× |",
         f"| turn p50 / p99, Rasa alone with plain responses (no action server) | "
         f"{plain['p50_ms']} / {plain['p99_ms']} ms | |",
+        f"| Bitext shop requests clarified or escalated (n={cross['bitext_n']}) | "
+        f"{cross['bitext_not_answered']:.1%} | ≥ 95 % |",
+        f"| BANKING77 test clarified or escalated (n={cross['banking77_test_n']}) | "
+        f"{cross['banking77_test_not_answered']:.1%} | ≤ 10 % |",
     ]
     if "training" in report:
         seconds = report["training"]["from_scratch_seconds"]
