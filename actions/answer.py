@@ -1,8 +1,8 @@
 """The gap-scored answer and the hand-over to a person.
 
 ``action_gap_answer`` runs for every answerable intent (and whatever no rule covers):
-it scores the knowledge-base answer for its information gap, lets the decision policy
-choose answer / clarify / escalate, replies, and records the turn.
+it scores the NLU's reading of the message for its information gap, lets the decision
+policy choose answer / clarify / escalate, replies, and records the turn.
 ``action_escalate`` runs when the customer asks for a person.
 """
 
@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import FAILURES_SLOT, CurrentTurn, read_turn
+from actions.safety import SafeAction
 from actions.services import Services, get_services
 from gapmodel.briefs import build_brief
-from gapmodel.decision import ANSWER, CLARIFY, ESCALATE, Decision, Reason, decide, read_signals
+from gapmodel.decision import ANSWER, CLARIFY, ESCALATE, Decision, Reason, decide_turn
 from gapmodel.features import GapInput
 from gapmodel.knowledge import Answer
 from gapmodel.redaction import redact
@@ -39,71 +40,65 @@ ESCALATE_TEXT = (
 HUMAN_TEXT = "Of course. I'm bringing in a person from our team; they'll reply here shortly."
 
 
-class ActionGapAnswer(Action):
+class ActionGapAnswer(SafeAction):
     def name(self) -> str:
         return "action_gap_answer"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         services = get_services()
         turn = read_turn(tracker)
         answer = services.knowledge_base.get(turn.intent)
-        score, decision = self.judge(services, turn, answer)
+        score, decision = await judge(services, turn, answer)
         events: list[EventType] = []
-        if decision.action == ANSWER:
-            reply = answer.text if answer else NO_IDEA_TEXT  # decide() clarifies without one
+        if decision.action == ANSWER and answer is not None:
+            reply = answer.text
             dispatcher.utter_message(text=reply)
-            if answer and answer.start_flow:
+            if answer.start_flow:
                 events.append(FollowupAction(answer.start_flow))
-        elif decision.action == CLARIFY:
-            reply = clarify(dispatcher, services, turn)
-        else:
+        elif decision.action == ESCALATE:
             reply = HUMAN_TEXT if Reason.ASKED_FOR_HUMAN in decision.reasons else ESCALATE_TEXT
             dispatcher.utter_message(text=reply)
             events.append(ConversationPaused())
-        record_turn(services, turn, decision, score, answer.intent if answer else None, reply)
+        else:
+            reply = clarify(dispatcher, services, turn)
+        record_turn(services, turn, decision, score, answer, reply)
         if decision.action == ESCALATE:
             record_escalation(services, turn, decision, score)
-        failures = turn.failures + int(decision.counts_as_failure)
+        # Failures in a row: a plain answer starts the count again.
+        clean_answer = decision.action == ANSWER and not decision.reasons
+        failures = 0 if clean_answer else turn.failures + 1
         return [SlotSet(FAILURES_SLOT, failures), *events]
 
-    @staticmethod
-    def judge(
-        services: Services, turn: CurrentTurn, answer: Answer | None
-    ) -> tuple[GapScore | None, Decision]:
-        """Score the candidate answer and decide what to do with it."""
-        settings = services.settings
-        if settings.gap_scoring == "off":  # control group: answer whatever can be answered
-            return None, Decision(ANSWER if answer else CLARIFY, [Reason.SCORING_OFF])
-        score = services.score(
-            GapInput(
-                turn.text, turn.ranking, answer.text if answer else None,
-                turn.previous_customer_texts,
-            )
-        )  # fmt: skip
-        if turn.is_button_payload:  # a button press: no rephrase or frustration to read
-            signals = read_signals("", [], turn.failures)
-        else:
-            signals = read_signals(turn.text, turn.previous_customer_texts, turn.failures)
-        decision = decide(
-            score,
-            signals,
-            has_answer=answer is not None,
-            escalate_threshold=settings.escalate_threshold,
-            clarify_threshold=settings.clarify_threshold,
-            max_failures=settings.max_failures,
-        )
-        return score, decision
+
+async def judge(
+    services: Services, turn: CurrentTurn, answer: Answer | None
+) -> tuple[GapScore | None, Decision]:
+    """Score the NLU's reading of the message and decide what to do with it."""
+    if services.settings.gap_scoring == "off":  # control group: answer what can be answered
+        return None, Decision(ANSWER if answer else CLARIFY, [Reason.SCORING_OFF])
+    # The model sees the redacted text, so nothing it says in its reasons
+    # (unknown words, for example) can carry personal data into storage.
+    score = await services.score(GapInput(redact(turn.text) or "", turn.ranking))
+    decision = decide_turn(
+        score,
+        turn.text,
+        turn.previous_customer_texts,
+        turn.failures,
+        answer is not None,
+        services.settings,
+    )
+    return score, decision
 
 
-class ActionEscalate(Action):
+class ActionEscalate(SafeAction):
     """The customer asked for a person: hand over straight away."""
 
     def name(self) -> str:
         return "action_escalate"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         services = get_services()
@@ -126,12 +121,21 @@ def clarify(dispatcher: CollectingDispatcher, services: Services, turn: CurrentT
     return text
 
 
+def _stored_score(decision: Decision, score: GapScore | None) -> dict[str, Any] | None:
+    """What is stored as the turn's gap score: a failed scorer is recorded as such."""
+    if score is not None:
+        return score.as_dict()
+    if Reason.SCORER_FAILED in decision.reasons:
+        return {"probability": None, "reasons": [], "model_version": "scorer failed"}
+    return None  # not scored: a request for a person, or the control group
+
+
 def record_turn(
     services: Services,
     turn: CurrentTurn,
     decision: Decision,
     score: GapScore | None,
-    answer_intent: str | None,
+    answer: Answer | None,
     reply: str,
 ) -> None:
     services.recorder.record(
@@ -139,15 +143,15 @@ def record_turn(
             "turn",
             turn.conversation_id,
             channel=turn.channel,
-            customer_text=redact(turn.text),
+            customer_text=redact(turn.stored_text),
             intent=turn.intent,
             confidence=turn.confidence,
             intent_ranking=[[name, round(conf, 4)] for name, conf in turn.ranking[:10]],
-            answer_intent=answer_intent if decision.action == ANSWER else None,
+            answer_intent=answer.intent if answer and decision.action == ANSWER else None,
             answer_text=reply,
             decision=decision.action,
             decision_reasons=[str(r) for r in decision.reasons],
-            gap_score=score.as_dict() if score else {"probability": None, "model_version": "none"},
+            gap_score=_stored_score(decision, score),
         )
     )
 
@@ -157,7 +161,7 @@ def record_escalation(
 ) -> None:
     reason_texts = [r.text for r in score.reasons] if score else []
     brief = build_brief(
-        [*turn.previous_customer_texts, turn.text],
+        [*turn.previous_customer_texts, turn.stored_text],
         turn.previous_bot_texts,
         turn.intent,
         turn.confidence,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.safety import SafeAction
 from actions.services import get_services
 
 _FOUR_DIGITS = re.compile(r"^\d{4}$")
@@ -26,22 +27,20 @@ class ValidateFreezeCardForm(FormValidationAction):
         if not _FOUR_DIGITS.match(digits):
             dispatcher.utter_message(text="Please give just the last four digits of the card.")
             return {"card_last_four": None}
-        bank = get_services().bank
-        if bank.card(digits) is None:
-            cards = ", ".join(bank.card_numbers())
+        if get_services().bank.card(digits) is None:
             dispatcher.utter_message(
                 text=f"I can't find a card ending in {digits} on your account. "
-                f"Your cards end in {cards}."
+                "Please check the last four digits on the card or in the app."
             )
             return {"card_last_four": None}
         return {"card_last_four": digits}
 
 
-class ActionFreezeCard(Action):
+class ActionFreezeCard(SafeAction):
     def name(self) -> str:
         return "action_freeze_card"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         digits = tracker.get_slot("card_last_four")

@@ -9,13 +9,18 @@ from rasa_sdk import Tracker
 
 FAILURES_SLOT = "gap_failures"
 HISTORY = 6  # earlier messages considered for rephrasing and the brief
+# Enough for any real question; a pasted novel is scored on its start and stored cut
+# (Rasa's tracker keeps the whole message).
+SCORED_CHARACTERS = 1_000
+STORED_CHARACTERS = 4_000
 
 
 @dataclass(frozen=True)
 class CurrentTurn:
     conversation_id: str
     channel: str
-    text: str
+    text: str  # what is scored: the message's first SCORED_CHARACTERS
+    stored_text: str  # what is stored (after redaction): its first STORED_CHARACTERS
     ranking: list[tuple[str, float]]
     previous_customer_texts: list[str]
     previous_bot_texts: list[str]
@@ -29,10 +34,6 @@ class CurrentTurn:
     def confidence(self) -> float | None:
         return self.ranking[0][1] if self.ranking else None
 
-    @property
-    def is_button_payload(self) -> bool:
-        return self.text.startswith("/")
-
 
 def read_turn(tracker: Tracker) -> CurrentTurn:
     message: dict[str, Any] = tracker.latest_message or {}
@@ -43,13 +44,18 @@ def read_turn(tracker: Tracker) -> CurrentTurn:
     if not ranking and (message.get("intent") or {}).get("name"):
         intent = message["intent"]
         ranking = [(str(intent["name"]), float(intent.get("confidence") or 0.0))]
+    full_text = message.get("text") or ""
+    stored = full_text[:STORED_CHARACTERS]
+    if len(full_text) > STORED_CHARACTERS:
+        stored += f" [… {len(full_text) - STORED_CHARACTERS} more characters]"
     events = list(tracker.events)
     user_texts = [e.get("text") or "" for e in events if e.get("event") == "user"]
     bot_texts = [e.get("text") or "" for e in events if e.get("event") == "bot" and e.get("text")]
     return CurrentTurn(
         conversation_id=tracker.sender_id,
         channel=tracker.get_latest_input_channel() or "unknown",
-        text=message.get("text") or "",
+        text=full_text[:SCORED_CHARACTERS],
+        stored_text=stored,
         ranking=ranking,
         previous_customer_texts=[t for t in user_texts[:-1] if t and not t.startswith("/")][
             -HISTORY:

@@ -4,17 +4,18 @@ Nothing is loaded at import time: the first action that calls :func:`get_service
 reads the settings, loads the knowledge base and the gap model, and starts the
 recorder. Tests inject their own :class:`Services` with :func:`set_services`.
 
-Failures are translated here, once: a scorer that errors or runs out of time gives
-``None`` (the decision then escalates), and storage problems are absorbed by the
-recorder's spool.
+A scorer that errors or runs out of time gives ``None`` here (the decision then
+escalates); storage problems are absorbed by the recorder's spool; any other library
+error is turned into a safe reply by ``actions/safety.py``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,7 +38,6 @@ class RecordWriter(Protocol):
 
 class CardsAndTransfers(Protocol):
     def card(self, last_four: str) -> Any: ...
-    def card_numbers(self) -> list[str]: ...
     def freeze(self, last_four: str) -> bool: ...
     def transfer(self, reference: str) -> Any: ...
 
@@ -51,15 +51,19 @@ class Services:
     bank: CardsAndTransfers
 
     def __post_init__(self) -> None:
-        # One worker: scoring is CPU-bound and per-message (see GUIDE on threads).
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gap-scorer")
+        # Scoring runs off the event loop so other customers are served meanwhile. Two
+        # workers: a score that overran its budget does not delay the next customer's.
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gap-scorer")
 
-    def score(self, item: GapInput) -> GapScore | None:
+    async def score(self, item: GapInput) -> GapScore | None:
         """The gap score, or None when the scorer fails or exceeds its time budget."""
-        future = self._pool.submit(self.scorer.score, item)
+        loop = asyncio.get_running_loop()
+        budget = self.settings.scorer_timeout_ms / 1000
         try:
-            return future.result(timeout=self.settings.scorer_timeout_ms / 1000)
-        except FutureTimeout:
+            return await asyncio.wait_for(
+                loop.run_in_executor(self._pool, self.scorer.score, item), budget
+            )
+        except TimeoutError:
             logger.error("gap scorer exceeded %d ms; escalating", self.settings.scorer_timeout_ms)
         except Exception:  # noqa: BLE001 - any scorer failure must escalate, not crash
             logger.exception("gap scorer failed; escalating")
@@ -95,5 +99,6 @@ def build_services(settings: Settings) -> Services:
     model = GapModel.load(Path(current.get("gap_model", settings.models_path / "missing")))
     engine = make_engine(settings.database_url)
     recorder = Recorder(Store(engine), settings.var_path / "spool" / "records.jsonl")
+    atexit.register(recorder.close)  # write what is queued when the server stops
     logger.info("gap model %s loaded; database %s", model.version, engine.url.render_as_string())
     return Services(settings, KnowledgeBase.load(), model, recorder, DemoBank(engine))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.safety import SafeAction
 from actions.services import get_services
 from gapmodel.bank_demo import normalise_reference
 
@@ -38,11 +39,11 @@ class ValidateTransferLookupForm(FormValidationAction):
         return {"transfer_reference": reference}
 
 
-class ActionLookupTransfer(Action):
+class ActionLookupTransfer(SafeAction):
     def name(self) -> str:
         return "action_lookup_transfer"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         reference = tracker.get_slot("transfer_reference") or ""

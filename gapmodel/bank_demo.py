@@ -1,7 +1,9 @@
 """The demo bank's own records: cards and transfers that the bot's flows act on.
 
-This stands in for the bank's core systems in the shipped demo; a real deployment
-replaces it with calls to its own APIs behind the same small interface. Its tables
+This stands in for the bank's core systems in the shipped demo, with a single demo
+customer who owns every card and transfer. A real deployment replaces it with calls
+to its own APIs behind the same small interface, passing the authenticated customer
+(from the channel's login) so that nobody can act on another customer's card. Its tables
 live beside gapdesk's (prefixed ``demo_``) and are created and seeded by
 ``gapdesk demo seed``.
 """
@@ -92,10 +94,6 @@ class DemoBank:
     def card(self, last_four: str) -> DemoCard | None:
         with Session(self.engine) as session:
             return session.get(DemoCard, last_four)
-
-    def card_numbers(self) -> list[str]:
-        with Session(self.engine) as session:
-            return list(session.scalars(select(DemoCard.last_four).order_by(DemoCard.last_four)))
 
     def freeze(self, last_four: str) -> bool:
         """Freeze the card; False when there is no such card."""

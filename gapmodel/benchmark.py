@@ -31,7 +31,7 @@ from gapmodel.training import (
     OOS_LABEL,
     UNKNOWN_INTENT_SHARE,
     Prediction,
-    _as_input,
+    as_input,
     fit_gap_model,
     read_predictions,
     write_messages,
@@ -91,8 +91,7 @@ def _nlu_predictions(
             work / "predict.log",
         ),
     ]
-    for job in jobs:
-        engine.wait(job)
+    engine.wait_all(jobs)
     return read_predictions(cv_out), read_predictions(test_out)
 
 
@@ -128,9 +127,9 @@ def run(
         cv, test_predictions = _nlu_predictions(config, train, test, out_of_scope, Path(tmp), folds)
     in_scope = [r for r in train if r.label != OOS_LABEL]
     model = fit_gap_model(
-        cv, [r.text for r in in_scope], [r.label for r in in_scope], None, {"version": "benchmark"}
+        cv, [r.text for r in in_scope], [r.label for r in in_scope], {"version": "benchmark"}
     )
-    inputs = [_as_input(p, None) for p in test_predictions]
+    inputs = [as_input(p) for p in test_predictions]
     gap_probability = model.predict_proba(inputs)
     confidence_gap = np.array(
         [1 - (p.ranking[0][1] if p.ranking else 0.0) for p in test_predictions]

@@ -140,7 +140,7 @@ def _cmd_score(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
     from gapmodel.cli import print_json
-    from gapmodel.decision import decide, read_signals
+    from gapmodel.decision import decide_turn
     from gapmodel.features import GapInput
     from gapmodel.knowledge import KnowledgeBase
     from gapmodel.scorer import GapModel
@@ -150,11 +150,8 @@ def _cmd_score(args: argparse.Namespace, settings: Settings) -> int:
     ranking = [(r["name"], float(r["confidence"])) for r in parsed.get("intent_ranking") or []]
     answer = KnowledgeBase.load().get(ranking[0][0] if ranking else None)
     model = GapModel.load(Path(current_models(settings.models_path).get("gap_model", "-")))
-    score = model.score(GapInput(args.text, ranking, answer.text if answer else None))
-    decision = decide(
-        score, read_signals(args.text, [], 0), answer is not None,
-        settings.escalate_threshold, settings.clarify_threshold, settings.max_failures,
-    )  # fmt: skip
+    score = model.score(GapInput(args.text, ranking))
+    decision = decide_turn(score, args.text, [], 0, answer is not None, settings)
     print_json(
         {
             "text": args.text,

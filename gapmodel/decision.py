@@ -14,20 +14,23 @@ from enum import StrEnum
 
 from gapmodel.features import words
 from gapmodel.scorer import GapScore
+from gapmodel.settings import Settings
 
 ANSWER, CLARIFY, ESCALATE = "answer", "clarify", "escalate"
 
-_SOMEONE = (
+_PERSON = (
     r"(?:(?:a|an|the|some|real|live|actual|your)\s+)*"
-    r"(?:human|person|agent|operator|representative|manager|supervisor|someone|somebody)"
+    r"(?:human(?:\s+being)?|person|agent|operator|representative|advisor|adviser)\b(?!'s)"
 )
-# A request for a person, not a mention of one ("pay another person", "my agent said").
+_SOMEONE = rf"(?:{_PERSON}|(?:a\s+)?(?:manager|supervisor|someone|somebody)\b(?!'s|\s+else))"
+# A request for a person, not a mention of one ("pay another person", "my agent said",
+# "give someone access", "I need a manager's approval").
 _ASKS_FOR_HUMAN = re.compile(
     "|".join(
         (
-            rf"\b(?:talk|speak|chat)\s+(?:to|with)\s+{_SOMEONE}\b",
-            rf"\b(?:connect|transfer|put|pass)\s+me\s+(?:through\s+|over\s+)?(?:to|with)\s+{_SOMEONE}\b",
-            rf"\b(?:get|want|need|give)\s+(?:me\s+)?{_SOMEONE}\b",
+            rf"\b(?:talk|speak|chat)\s+(?:to|with)\s+{_SOMEONE}",
+            rf"\b(?:connect|transfer|put|pass)\s+me\s+(?:through\s+|over\s+)?(?:to|with)\s+{_SOMEONE}",
+            rf"\b(?:get|want|need)\s+(?:me\s+)?{_PERSON}",
             rf"^\W*{_SOMEONE}(?:\s+(?:please|now|pls))?\W*$",
         )
     ),
@@ -72,7 +75,8 @@ class Decision:
 
     @property
     def counts_as_failure(self) -> bool:
-        return self.action != ANSWER or Reason.DOUBTFUL in self.reasons
+        """A clarification or a hand-over: the bot could not simply answer."""
+        return self.action != ANSWER
 
 
 def read_signals(text: str, previous_texts: Sequence[str], failures: int) -> ConversationSignals:
@@ -86,12 +90,43 @@ def read_signals(text: str, previous_texts: Sequence[str], failures: int) -> Con
 
 
 def _overlap(a: str, b: str) -> float:
-    """Share of content words two messages have in common (Jaccard)."""
-    first = {w for w in words(a) if len(w) > 2}
-    second = {w for w in words(b) if len(w) > 2}
-    if not first or not second:
+    """Share of content words two messages have in common (Jaccard).
+
+    Short replies ("thanks", "yes") repeated are not a rephrased question: at least two
+    shared words of four letters or more are needed.
+    """
+    first = {w for w in words(a) if len(w) > 3}
+    second = {w for w in words(b) if len(w) > 3}
+    shared = first & second
+    if len(shared) < 2:
         return 0.0
-    return len(first & second) / len(first | second)
+    return len(shared) / len(first | second)
+
+
+def decide_turn(
+    score: GapScore | None,
+    text: str,
+    previous_texts: Sequence[str],
+    failures: int,
+    has_answer: bool,
+    settings: Settings,
+) -> Decision:
+    """The decision for one message, as the bot makes it (action, CLI and figures alike).
+
+    A button press (a ``/intent`` payload) carries no rephrase or frustration to read.
+    """
+    if text.startswith("/"):
+        signals = read_signals("", [], failures)
+    else:
+        signals = read_signals(text, previous_texts, failures)
+    return decide(
+        score,
+        signals,
+        has_answer,
+        settings.escalate_threshold,
+        settings.clarify_threshold,
+        settings.max_failures,
+    )
 
 
 def decide(

@@ -56,7 +56,7 @@ class Project:
     def gap_model_inputs(self) -> list[Path]:
         """Files whose change means a new gap model (its code included)."""
         code = [self.root / "gapmodel" / f for f in ("features.py", "scorer.py", "training.py")]
-        return [*self.crossval_inputs(), *self._files(self.knowledge_base), *code]
+        return [*self.crossval_inputs(), *code]
 
 
 def rasa_python(root: Path = Path(".")) -> Path:
@@ -113,6 +113,18 @@ def wait(job: Job) -> None:
             f"end of {job.log_path}:\n" + "\n".join(tail)
         )
     logger.info("%s finished", job.what)
+
+
+def wait_all(jobs: Sequence[Job]) -> None:
+    """Wait for every job; if one fails, stop the others before raising."""
+    try:
+        for job in jobs:
+            wait(job)
+    finally:
+        for job in jobs:
+            if job.process.poll() is None:
+                job.process.terminate()
+                job.process.wait()
 
 
 def train_bot_command(project: Project, out_dir: Path, name: str) -> list[str]:

@@ -1,7 +1,8 @@
 """Typed errors of the gapdesk library.
 
 Each carries enough context to log; the action server translates them into a safe
-customer message in one place (``actions/services.py``), the CLI into an exit code.
+customer message in one place (``actions/safety.py``), the CLI into an exit code
+(``gapmodel/cli.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ class ScoringError(GapdeskError):
 
 class StorageError(GapdeskError):
     """The database could not be read or written."""
+
+
+class TransientStorageError(StorageError):
+    """The database is unreachable or busy; the same write may succeed later."""
 
 
 class EngineError(GapdeskError):

@@ -1,7 +1,7 @@
 """Features of one answered message that tell whether the answer misses the need.
 
-A :class:`GapInput` is what the action server knows at answer time: the message, the
-NLU's intent ranking and the candidate answer. :class:`GapFeaturizer` turns inputs
+A :class:`GapInput` is what the action server knows at answer time: the message and
+the NLU's intent ranking. :class:`GapFeaturizer` turns inputs
 into a numeric matrix; it is fitted on the bot's own training examples so it can say
 how near a message is to what the bot was taught.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
@@ -30,8 +30,6 @@ class GapInput:
 
     text: str
     ranking: Sequence[tuple[str, float]]
-    answer: str | None = None
-    previous_texts: Sequence[str] = field(default_factory=tuple)
 
     @property
     def intent(self) -> str | None:

@@ -31,7 +31,7 @@ import numpy as np
 
 from gapmodel import engine
 from gapmodel.datasets import LabelledText, read_labelled
-from gapmodel.decision import ANSWER, ESCALATE, decide, read_signals
+from gapmodel.decision import ANSWER, ESCALATE, decide_turn
 from gapmodel.features import GapInput
 from gapmodel.knowledge import KnowledgeBase
 from gapmodel.processes import build_services, running
@@ -84,12 +84,8 @@ def first_turn_decisions(
         if intent == "request_human":  # a rule hands these over without scoring
             decisions.append(ESCALATE)
             continue
-        answer = kb.get(intent)
-        score = model.score(GapInput(p.text, p.ranking, answer.text if answer else None))
-        decision = decide(
-            score, read_signals(p.text, [], 0), answer is not None,
-            settings.escalate_threshold, settings.clarify_threshold, settings.max_failures,
-        )  # fmt: skip
+        score = model.score(GapInput(p.text, p.ranking))
+        decision = decide_turn(score, p.text, [], 0, intent in kb, settings)
         decisions.append(decision.action)
     return decisions
 

@@ -39,13 +39,14 @@ class Service:
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        output = None
-        if self.log_path is not None:
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            output = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            self.command, env=self.env, stdout=output, stderr=subprocess.STDOUT
-        )
+        if self.log_path is None:
+            self.process = subprocess.Popen(self.command, env=self.env)
+            return
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as output:  # the child keeps its own handle
+            self.process = subprocess.Popen(
+                self.command, env=self.env, stdout=output, stderr=subprocess.STDOUT
+            )
 
     def wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -110,6 +111,9 @@ def build_services(settings: Settings, log_dir: Path | None = None) -> list[Serv
             "GAPDESK_TRACKER_DIALECT": settings.tracker_store_url.split(":")[0].split("+")[0],
             "OMP_NUM_THREADS": "1",  # per-message inference: one thread is faster here
             "PYTHONUNBUFFERED": "1",
+            # rasa-sdk listens on every interface unless told otherwise; its webhook has
+            # no authentication, so only Rasa on this machine may reach it.
+            "SANIC_HOST": "127.0.0.1",
         }
     )
     env.update(lock_store_env(settings.lock_store_url))
@@ -159,8 +163,13 @@ def running(services: list[Service], timeout: float = 180.0) -> Iterator[list[Se
             service.wait_healthy(timeout)
         yield services
     finally:
-        for service in reversed(services):
-            service.stop()
+        # A second Ctrl-C must not interrupt the stopping and leave a server behind.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            for service in reversed(services):
+                service.stop()
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _stop_signal(signum: int, frame: object) -> None:
@@ -191,5 +200,5 @@ def up(settings: Settings) -> int:
             logger.error("%s stopped unexpectedly; stopping everything", ", ".join(dead))
             return 1
     except KeyboardInterrupt:
-        print("\nstopping gapdesk...", flush=True)
+        print("\nstopped gapdesk.", flush=True)
         return 0

@@ -6,6 +6,7 @@ here signs a token that expires within minutes, so a leaked token is soon useles
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
 from pathlib import Path
@@ -14,20 +15,36 @@ from typing import Any
 import httpx
 import jwt
 
-from gapmodel.errors import EngineError
+from gapmodel.errors import ConfigurationError, EngineError
 
 TOKEN_LIFETIME_SECONDS = 300
 
 
+MIN_SECRET_LENGTH = 32
+
+
 def jwt_secret(configured: str, var_dir: Path) -> str:
-    """The configured secret, or one generated once and kept (0600) under ``var/``."""
-    if configured:
-        return configured
-    path = var_dir / "rasa_jwt_secret"
+    """The configured secret, or one generated once and kept (0600) under ``var/``.
+
+    Rasa turns authentication off for an empty secret, so a short one is refused.
+    """
+    secret = configured or _stored_secret(var_dir / "rasa_jwt_secret")
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigurationError(
+            f"the Rasa JWT secret must have at least {MIN_SECRET_LENGTH} characters "
+            "(GAPDESK_RASA_JWT_SECRET, or delete var/rasa_jwt_secret to generate one)"
+        )
+    return secret
+
+
+def _stored_secret(path: Path) -> str:
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        os.replace(temporary, path)  # never an empty or half-written secret file
     return path.read_text(encoding="utf-8").strip()
 
 

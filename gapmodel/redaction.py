@@ -1,24 +1,31 @@
 """Masking customers' personal data before text is stored.
 
-Card numbers (13-19 digits, in one run or in the groups printed on cards; mistyped
-ones too, so no Luhn check), email addresses (any script) and phone numbers
+Card numbers (13-19 digits, in one run or in the groups printed on cards, mistyped
+ones too, so no Luhn check), IBANs, email addresses (any script) and phone numbers
 (international, national with a leading 0, North American; 9-15 digits) are replaced
-by placeholders. A card's last four digits, amounts,
-dates and transfer references are shorter and stay, since flows need them.
+by placeholders. A card's last four digits, amounts, dates and transfer references are
+shorter and stay, since flows need them. Every pattern runs in linear time: a hostile
+100 KB message is redacted in milliseconds.
 """
 
 from __future__ import annotations
 
 import re
 
-_EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.\w{2,}")
+# The lookbehind makes a match start only at the beginning of a run of address
+# characters, so a long run without "@" is scanned once, not once per position.
+_EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}\.\w{2,24}")
 # Card numbers: 13-19 digits in one run, or in the groups printed on cards
-# (4-4-4-4[-3], Amex 4-6-5). Never joined across other numbers such as dates.
+# (4-4-4-4[-3], Amex 4-6-5) separated by spaces, dots or dashes. Never joined across
+# other numbers such as dates.
 _CARD = re.compile(
-    r"(?<![\w-])"
-    r"(?:\d{13,19}|\d{4}(?:[ -]\d{4}){3}(?:[ -]\d{1,3})?|\d{4}[ -]\d{6}[ -]\d{5})"
-    r"(?![\w-])"
+    r"(?<!\d)"
+    r"(?:\d{13,19}"
+    r"|\d{4}(?:[ .-]{1,2}\d{4}){3}(?:[ .-]{1,2}\d{1,3})?"
+    r"|\d{4}[ .-]{1,2}\d{6}[ .-]{1,2}\d{5})"
+    r"(?!\d)"
 )
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", re.IGNORECASE)
 _PHONE = re.compile(
     "|".join(
         (
@@ -30,6 +37,7 @@ _PHONE = re.compile(
 )
 
 CARD_MASK = "[CARD]"
+IBAN_MASK = "[IBAN]"
 EMAIL_MASK = "[EMAIL]"
 PHONE_MASK = "[PHONE]"
 
@@ -40,9 +48,10 @@ def _mask_phone(match: re.Match[str]) -> str:
 
 
 def redact(text: str | None) -> str | None:
-    """Text with card numbers, emails and phone numbers masked."""
+    """Text with card numbers, IBANs, emails and phone numbers masked."""
     if not text:
         return text
     text = _EMAIL.sub(EMAIL_MASK, text)
+    text = _IBAN.sub(IBAN_MASK, text)  # before cards: an IBAN holds a long digit run
     text = _CARD.sub(CARD_MASK, text)
     return _PHONE.sub(_mask_phone, text)

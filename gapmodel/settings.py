@@ -2,8 +2,8 @@
 
 Every setting has a name, a default and a help text. Values come from ``GAPDESK_*``
 environment variables, or from a ``.env`` file in the working directory (environment
-wins). The README documents every row; ``tests/test_settings_documented.py`` fails
-when it does not.
+wins). The README documents every row; ``tests/test_consistency.py`` fails when it
+does not.
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ class Settings:
     )
     max_failures: int = _setting(
         2,
-        "Clarifications or low-confidence answers in one conversation after which "
-        "the next doubtful turn escalates.",
+        "Clarifications or hand-overs in a row (a plain answer resets the count) after "
+        "which the next doubtful turn escalates.",
     )
     gap_scoring: str = _setting(
         "on",

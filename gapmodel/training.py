@@ -24,7 +24,6 @@ from sklearn.model_selection import cross_val_predict
 from gapmodel import engine
 from gapmodel.datasets import read_lines, read_rasa_nlu
 from gapmodel.features import GapFeaturizer, GapInput
-from gapmodel.knowledge import KnowledgeBase
 from gapmodel.scorer import GapClassifier, GapModel, data_hash
 
 logger = logging.getLogger(__name__)
@@ -75,7 +74,6 @@ def fold_features(
     predictions: Sequence[Prediction],
     train_texts: Sequence[str],
     train_labels: Sequence[str],
-    answers: dict[str, str] | None = None,
 ) -> np.ndarray:
     """Features of cross-validated predictions, each fold measured against the other folds.
 
@@ -95,26 +93,23 @@ def fold_features(
             [p.text for p in predictions if p.label == OOS_LABEL and p.fold != fold],
         )
         members = [i for i, p in enumerate(predictions) if p.fold == fold]
-        inputs = [_as_input(predictions[i], answers) for i in members]
+        inputs = [as_input(predictions[i]) for i in members]
         blocks.update(zip(members, featurizer.transform(inputs), strict=True))
     return np.vstack([blocks[i] for i in range(len(predictions))])
 
 
-def _as_input(prediction: Prediction, answers: dict[str, str] | None) -> GapInput:
-    intent = prediction.ranking[0][0] if prediction.ranking else None
-    answer = (answers or {}).get(intent or "", "")
-    return GapInput(prediction.text, prediction.ranking, answer)
+def as_input(prediction: Prediction) -> GapInput:
+    return GapInput(prediction.text, prediction.ranking)
 
 
 def fit_gap_model(
     predictions: Sequence[Prediction],
     train_texts: Sequence[str],
     train_labels: Sequence[str],
-    answers: dict[str, str] | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> GapModel:
     """Fit the gap classifier on cross-validated predictions; record held-out AUROC."""
-    X = fold_features(predictions, train_texts, train_labels, answers)
+    X = fold_features(predictions, train_texts, train_labels)
     y = np.array([int(p.is_gap) for p in predictions])
     classifier = GapClassifier()
     held_out = cross_val_predict(classifier, X, y, cv=5, method="predict_proba")[:, 1]
@@ -184,17 +179,14 @@ def train(
             folds=folds, extra=extra, unknown_share=UNKNOWN_INTENT_SHARE,
         )  # fmt: skip
         jobs.append(engine.run(command, "NLU cross-validation", logs / "train-crossval.log"))
-    for job in jobs:
-        engine.wait(job)
+    engine.wait_all(jobs)
 
     if not gap_model_path.is_file():
         examples = read_rasa_nlu([project.nlu])
-        kb = KnowledgeBase.load(project.knowledge_base)
         model = fit_gap_model(
             read_predictions(cv_file),
             [e.text for e in examples],
             [e.label for e in examples],
-            {intent: a.text for intent, a in kb.answers.items()},
             {"version": f"gap-{gap_version}", "training_data_hash": gap_version, "folds": folds},
         )
         model.save(gap_model_path)

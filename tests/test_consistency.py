@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import yaml
-from rasa_sdk import Action
+from rasa_sdk.executor import ActionExecutor
 
-import actions
 from gapmodel.datasets import read_rasa_nlu
 from gapmodel.knowledge import KnowledgeBase
 from gapmodel.settings import Settings
@@ -37,13 +35,10 @@ def _rule_steps() -> list[dict]:
     return steps
 
 
-def test_domain_actions_are_exactly_the_registered_actions() -> None:
-    registered = {
-        cls().name()
-        for _, cls in inspect.getmembers(actions, inspect.isclass)
-        if issubclass(cls, Action) and cls.__module__.startswith("actions.")
-    }
-    assert set(_domain()["actions"]) == registered
+def test_domain_actions_are_exactly_the_actions_the_server_registers() -> None:
+    executor = ActionExecutor()
+    executor.register_package("actions")  # as `python -m rasa_sdk --actions actions` does
+    assert set(_domain()["actions"]) == set(executor.actions)
 
 
 def test_responses_used_are_defined_and_defined_are_used() -> None:
@@ -98,3 +93,10 @@ def test_every_flow_an_answer_starts_is_a_form_of_the_domain() -> None:
     kb = KnowledgeBase.load(ROOT / "data" / "knowledge_base")
     flows = {a.start_flow for a in kb.answers.values() if a.start_flow}
     assert flows and flows <= set(_domain()["forms"])
+
+
+def test_both_apologies_use_the_same_words() -> None:
+    from actions.safety import TECHNICAL_PROBLEM
+
+    [response] = _domain()["responses"]["utter_service_unavailable"]
+    assert response["text"] == TECHNICAL_PROBLEM

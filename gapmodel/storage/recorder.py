@@ -1,23 +1,35 @@
 """Writing records without ever holding up or breaking a reply.
 
 The action server hands each record to :meth:`Recorder.record`, which only appends it
-to an in-memory queue. A background thread writes records to the database; a record
-that cannot be written (database down, disk full, bad URL) is appended to a spool
-file (JSON lines) and logged, and the spool is replayed, oldest first, before newer
-records as soon as the database answers again. Writes are idempotent (each record
-has a ``uid``), so a replay after a half-finished attempt writes nothing twice.
+to an in-memory queue. A background thread writes records to the database:
+
+* the database is unreachable (:class:`TransientStorageError`): the record is appended
+  to a spool file (JSON lines) and logged; the spool is replayed, oldest first and
+  before newer records, as soon as the database answers again;
+* the record itself can never be written (bad data): it goes to a dead-letter file
+  beside the spool and is logged as an error, so it cannot block the records after it.
+
+Writes are idempotent (each record has a ``uid``), so a replay after a half-finished
+attempt writes nothing twice. Spool files are locked (``fcntl``) and rewritten
+atomically, so action-server processes sharing ``var/`` do not lose each other's lines.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import queue
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
+
+from gapmodel.errors import TransientStorageError
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +55,9 @@ class Recorder:
     def __init__(self, sink: RecordSink, spool_path: Path, retry_seconds: float = 5.0) -> None:
         self.sink = sink
         self.spool_path = Path(spool_path)
+        self.dead_letter_path = self.spool_path.with_suffix(".dead.jsonl")
         self.retry_seconds = retry_seconds
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="gapdesk-recorder", daemon=True)
         self._thread.start()
 
@@ -54,43 +66,43 @@ class Recorder:
         self._queue.put(record)
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until queued records were handled (written or spooled)."""
+        """Wait until queued records were handled (written, spooled or dead-lettered)."""
         done = threading.Event()
         self._queue.put({"type": "_flush", "event": done})
         return done.wait(timeout)
 
     def close(self, timeout: float = 10.0) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout)
+        """Handle what is queued, then stop the writer thread."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout)
 
     def spooled(self) -> int:
         """How many records wait in the spool for the database to come back."""
-        with self._lock:
-            if not self.spool_path.is_file():
-                return 0
-            return sum(1 for line in self.spool_path.read_text("utf-8").splitlines() if line)
+        with self._locked():
+            return len(self._spool_lines())
 
     def replay_spool(self) -> int:
-        """Write spooled records; keep those that still fail. Returns how many were written."""
-        with self._lock:
-            if not self.spool_path.is_file():
-                return 0
-            lines = [ln for ln in self.spool_path.read_text("utf-8").splitlines() if ln]
-            written, remaining = 0, []
-            for index, line in enumerate(lines):
+        """Write spooled records in order; stop at the first transient failure."""
+        with self._locked():
+            pending = self._spool_lines()
+            written = 0
+            while pending:
+                line = pending[0]
                 try:
                     self.sink.apply(json.loads(line))
                     written += 1
-                except Exception:  # noqa: BLE001 - still down: keep the rest in order
-                    remaining = lines[index:]
-                    break
-            if remaining:
-                self.spool_path.write_text("\n".join(remaining) + "\n", "utf-8")
-            else:
-                self.spool_path.unlink()
-            if written:
-                logger.info("replayed %d spooled record(s); %d remain", written, len(remaining))
-            return written
+                except TransientStorageError:
+                    break  # still down: keep this one and the rest, in order
+                except Exception as exc:  # noqa: BLE001 - this record can never be written
+                    self._dead_letter_line(line, f"{exc.__class__.__name__}: {exc}")
+                pending.pop(0)
+            self._rewrite_spool(pending)
+        if written:
+            logger.info("replayed %d spooled record(s); %d remain", written, len(pending))
+        return written
+
+    # -- the writer thread ---------------------------------------------------------------
 
     def _run(self) -> None:
         while True:
@@ -99,14 +111,12 @@ class Recorder:
             except queue.Empty:
                 self._replay_quietly()
                 continue
+            self._replay_quietly()
             if item is None:
-                self._replay_quietly()
                 return
             if item.get("type") == "_flush":
-                self._replay_quietly()
                 item["event"].set()
                 continue
-            self._replay_quietly()
             self._write(item)
 
     def _replay_quietly(self) -> None:
@@ -121,14 +131,42 @@ class Recorder:
             return
         try:
             self.sink.apply(record)
-        except Exception as exc:  # noqa: BLE001 - any failure: keep the record, log it
-            self._spool(record, f"{exc.__class__.__name__}: {exc}")
+        except TransientStorageError as exc:
+            self._spool(record, str(exc))
+        except Exception as exc:  # noqa: BLE001 - bad data: set it aside, keep recording
+            line = json.dumps(record, ensure_ascii=False, default=str)
+            with self._locked():
+                self._dead_letter_line(line, f"{exc.__class__.__name__}: {exc}")
+
+    # -- files ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """An exclusive lock shared by every process and thread using this spool."""
+        self.spool_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.spool_path.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _spool_lines(self) -> list[str]:
+        if not self.spool_path.is_file():
+            return []
+        return [line for line in self.spool_path.read_text("utf-8").splitlines() if line]
+
+    def _rewrite_spool(self, lines: list[str]) -> None:
+        if not lines:
+            self.spool_path.unlink(missing_ok=True)
+            return
+        temporary = self.spool_path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text("\n".join(lines) + "\n", "utf-8")
+        os.replace(temporary, self.spool_path)
 
     def _spool(self, record: dict[str, Any], why: str) -> None:
-        with self._lock:
-            self.spool_path.parent.mkdir(parents=True, exist_ok=True)
-            with self.spool_path.open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        with self._locked(), self.spool_path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
         logger.warning(
             "could not store %s record for conversation %s (%s); kept in %s for retry",
             record.get("type"),
@@ -136,3 +174,8 @@ class Recorder:
             why,
             self.spool_path,
         )
+
+    def _dead_letter_line(self, line: str, why: str) -> None:
+        with self.dead_letter_path.open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+        logger.error("record can never be stored (%s); set aside in %s", why, self.dead_letter_path)

@@ -13,11 +13,20 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, func, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import (
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from gapmodel.errors import StorageError
-from gapmodel.storage.models import Conversation, Escalation, Feedback, GapScoreRow, Turn
+from gapmodel.errors import StorageError, TransientStorageError
+from gapmodel.storage.models import Conversation, Escalation, GapScoreRow, Turn
+
+# Errors after which the same write may succeed later (server down, network, pool full).
+_TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
 
 
 def make_engine(url: str) -> Engine:
@@ -50,21 +59,20 @@ class Store:
         try:
             yield session
             session.commit()
+        except _TRANSIENT as exc:
+            session.rollback()
+            raise TransientStorageError(f"database unavailable: {_first_line(exc)}") from exc
         except SQLAlchemyError as exc:
             session.rollback()
-            raise StorageError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+            raise StorageError(f"database error: {_first_line(exc)}") from exc
         finally:
             session.close()
 
     # -- writing ----------------------------------------------------------------------
 
     def apply(self, record: dict[str, Any]) -> None:
-        """Write one record (``{"type": "turn" | "escalation" | "feedback", ...}``)."""
-        writers = {
-            "turn": self._write_turn,
-            "escalation": self._write_escalation,
-            "feedback": self._write_feedback,
-        }
+        """Write one record (``{"type": "turn" | "escalation", ...}``)."""
+        writers = {"turn": self._write_turn, "escalation": self._write_escalation}
         writer = writers.get(record.get("type", ""))
         if writer is None:
             raise StorageError(f"unknown record type {record.get('type')!r}")
@@ -91,12 +99,12 @@ class Store:
             conversation_id=conversation.id,
             created_at=_time(record["created_at"]),
             kind=record.get("kind", "bot"),
-            customer_text=record.get("customer_text"),
+            customer_text=_text(record.get("customer_text")),
             intent=record.get("intent"),
             confidence=record.get("confidence"),
             intent_ranking=record.get("intent_ranking") or [],
             answer_intent=record.get("answer_intent"),
-            answer_text=record.get("answer_text"),
+            answer_text=_text(record.get("answer_text")),
             decision=record.get("decision"),
             decision_reasons=record.get("decision_reasons") or [],
             author=record.get("author"),
@@ -127,20 +135,8 @@ class Store:
                 conversation_id=conversation.id,
                 created_at=_time(record["created_at"]),
                 reason_codes=record.get("reason_codes") or [],
-                brief=record.get("brief") or "",
+                brief=_text(record.get("brief")) or "",
                 gap_probability=record.get("gap_probability"),
-            )
-        )
-
-    def _write_feedback(self, session: Session, record: dict[str, Any]) -> None:
-        self._conversation(session, record)
-        session.add(
-            Feedback(
-                conversation_id=record["conversation_id"],
-                turn_id=record.get("turn_id"),
-                rating=str(record["rating"]),
-                reason=record.get("reason"),
-                created_at=_time(record["created_at"]),
             )
         )
 
@@ -154,9 +150,12 @@ class Store:
             if status:
                 query = query.where(Conversation.status == status)
             conversations = session.scalars(query).all()
+            ids = [c.id for c in conversations]
             counts = dict(
                 session.execute(
-                    select(Turn.conversation_id, func.count(Turn.id)).group_by(Turn.conversation_id)
+                    select(Turn.conversation_id, func.count(Turn.id))
+                    .where(Turn.conversation_id.in_(ids))
+                    .group_by(Turn.conversation_id)
                 ).all()
             )
             return [
@@ -228,6 +227,15 @@ def _turn_dict(turn: Turn) -> dict[str, Any]:
         },
         "feedback": [{"rating": f.rating, "reason": f.reason} for f in turn.feedback],
     }
+
+
+def _first_line(exc: Exception) -> str:
+    return f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+def _text(value: str | None) -> str | None:
+    """PostgreSQL text cannot hold NUL characters; nothing else is changed."""
+    return value.replace("\x00", "") if value else value
 
 
 def _time(value: str | datetime) -> datetime:

@@ -25,7 +25,7 @@ def test_low_gap_answers_from_the_knowledge_base(services, scorer, recorder) -> 
     assert turn["intent"] == "card_arrival"
     assert turn["gap_score"]["probability"] == 0.1
     assert turn["gap_score"]["model_version"] == "gap-test"
-    assert scorer.seen[0].answer == services.knowledge_base.get("card_arrival").text
+    assert scorer.seen[0].text == "my card hasn't arrived"
 
 
 def test_high_gap_escalates_and_pauses(services, scorer, recorder) -> None:  # noqa: ANN001
@@ -118,3 +118,35 @@ def test_a_scorer_slower_than_its_budget_escalates(services, scorer, recorder) -
     _, events = _run(ActionGapAnswer(), make_tracker("my card hasn't arrived", CARD))
     assert any(e["event"] == "pause" for e in events)
     assert "scorer_failed" in recorder.of_type("escalation")[0]["reason_codes"]
+
+
+def test_the_scorer_only_sees_redacted_text(services, scorer) -> None:  # noqa: ANN001
+    # Whatever the model says about the message (its reasons) is stored: it must never
+    # have seen the personal data.
+    _run(ActionGapAnswer(), make_tracker("priya.r@protonmail.com my card 4111111111111111", CARD))
+    assert "protonmail" not in scorer.seen[0].text and "4111" not in scorer.seen[0].text
+
+
+def test_a_library_error_becomes_a_plain_apology(services, monkeypatch) -> None:  # noqa: ANN001
+    from actions import answer
+    from gapmodel.errors import ModelNotTrainedError
+
+    def missing_model() -> None:
+        raise ModelNotTrainedError("no gap model at models/gap.joblib; run `gapdesk train`")
+
+    monkeypatch.setattr(answer, "get_services", missing_model)
+    messages, events = _run(ActionGapAnswer(), make_tracker("my card hasn't arrived", CARD))
+    assert "technical problem" in messages[0]["text"]
+    assert events, "an event, so that Rasa does not apologise a second time"
+
+
+def test_a_clean_answer_resets_the_failure_count(services, scorer) -> None:  # noqa: ANN001
+    _, events = _run(
+        ActionGapAnswer(), make_tracker("my card hasn't arrived", CARD, slots={"gap_failures": 1})
+    )
+    assert {"event": "slot", "name": "gap_failures", "value": 0, "timestamp": None} in events
+
+
+def test_a_request_for_a_person_is_stored_as_not_scored(services, recorder) -> None:  # noqa: ANN001
+    _run(ActionEscalate(), make_tracker("let me talk to a human", [("request_human", 0.99)]))
+    assert recorder.of_type("turn")[0]["gap_score"] is None

@@ -9,12 +9,13 @@ from actions.transfer_lookup import ActionLookupTransfer, ValidateTransferLookup
 from tests.actions.conftest import make_tracker
 
 
-def test_unknown_card_is_refused_with_the_known_ones(services) -> None:  # noqa: ANN001
+def test_unknown_card_is_refused_without_listing_the_others(services) -> None:  # noqa: ANN001
     dispatcher = CollectingDispatcher()
     tracker = make_tracker("9999", [("inform", 0.9)])
     result = ValidateFreezeCardForm().validate_card_last_four("9999", dispatcher, tracker, {})
     assert result == {"card_last_four": None}
-    assert "4821" in dispatcher.messages[0]["text"]
+    assert "9999" in dispatcher.messages[0]["text"]
+    assert "4821" not in dispatcher.messages[0]["text"]
 
 
 def test_freezing_a_confirmed_card_changes_its_status(services) -> None:  # noqa: ANN001

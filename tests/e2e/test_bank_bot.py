@@ -109,6 +109,8 @@ def test_hostile_input_gets_a_reply_and_loses_nothing(
 ) -> None:
     replies = bot.say(conversation_id, text)
     assert replies and all(r.get("text") for r in replies)
+    [turn] = bot.conversation(conversation_id, turns=1)["turns"]
+    assert turn["decision"] in {"answer", "clarify", "escalate"}
 
 
 def test_a_card_is_frozen_after_confirming_its_last_four_digits(

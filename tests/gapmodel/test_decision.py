@@ -149,3 +149,19 @@ def test_earlier_failures_alone_do_not_escalate_a_low_gap_answer() -> None:
 
 def test_clarify_counts_as_failure() -> None:
     assert _decide(0.5).counts_as_failure
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can I give somebody access to my account",
+        "I want someone else to use my card",
+        "I need a manager's approval for a transfer",
+    ],
+)
+def test_banking_questions_that_mention_people_are_not_requests_for_one(text: str) -> None:
+    assert not read_signals(text, [], 0).asked_for_human
+
+
+def test_repeating_a_short_reply_is_not_a_rephrase() -> None:
+    assert not read_signals("thanks", ["thanks"], 0).rephrased

@@ -94,3 +94,30 @@ def test_email_with_non_ascii_letters_is_masked_entirely() -> None:
 def test_neighbouring_dates_amounts_and_references_are_not_joined(text: str) -> None:
     # Found bug: separate short numbers next to each other are read as one card/phone.
     assert redact(text) == text
+
+
+LOOSE_CARDS = [
+    "card4111111111111111",
+    "4111.1111.1111.1111",
+    "4111  1111  1111  1111",
+    "4111-1111-1111-1111-",
+]
+
+
+@pytest.mark.parametrize("text", LOOSE_CARDS)
+def test_card_numbers_in_looser_formats_are_masked(text: str) -> None:
+    assert "1111" not in redact(text)
+
+
+@pytest.mark.parametrize("text", ["GB29 NWBK 6016 1331 9268 19", "gb29nwbk60161331926819"])
+def test_ibans_are_masked(text: str) -> None:
+    assert redact(f"pay {text} today") == "pay [IBAN] today"
+
+
+@pytest.mark.parametrize("text", ["1234-" * 20_000, "+1" * 50_000, "a." * 50_000 + "@"])
+def test_hostile_long_input_is_redacted_quickly(text: str) -> None:
+    import time
+
+    started = time.perf_counter()
+    redact(text)
+    assert time.perf_counter() - started < 1.0

@@ -71,3 +71,61 @@ def test_a_half_written_replay_writes_nothing_twice(tmp_path: Path) -> None:
     recorder.close()
     assert len(store.conversation("c")["turns"]) == 1
     assert not spool.exists()
+
+
+class FlakySink:
+    """A sink whose database is down until ``up`` is set; 'bad' records always fail."""
+
+    def __init__(self) -> None:
+        self.up = False
+        self.written: list[str] = []
+
+    def apply(self, record: dict) -> None:
+        from gapmodel.errors import TransientStorageError
+
+        if record.get("customer_text") == "bad":
+            raise ValueError("A string literal cannot contain NUL (0x00) characters.")
+        if not self.up:
+            raise TransientStorageError("database unavailable")
+        self.written.append(record["customer_text"])
+
+
+def test_a_record_that_can_never_be_written_does_not_block_the_others(tmp_path: Path) -> None:
+    sink = FlakySink()
+    sink.up = True
+    recorder = Recorder(sink, tmp_path / "spool.jsonl")
+    for said in ("before", "bad", "after"):
+        recorder.record(new_record("turn", "c", customer_text=said))
+    assert recorder.flush()
+    recorder.close()
+    assert sink.written == ["before", "after"]
+    assert recorder.spooled() == 0
+    assert '"bad"' in (tmp_path / "spool.dead.jsonl").read_text()
+
+
+def test_bad_records_in_the_spool_are_set_aside_when_it_is_replayed(tmp_path: Path) -> None:
+    sink = FlakySink()
+    recorder = Recorder(sink, tmp_path / "spool.jsonl", retry_seconds=60)
+    for said in ("one", "bad", "two"):
+        recorder.record(new_record("turn", "c", customer_text=said))
+    assert recorder.flush()
+    assert recorder.spooled() == 3  # database down: all kept, in order
+    with (tmp_path / "spool.jsonl").open("a") as spool:
+        spool.write("{truncated json\n")
+    sink.up = True
+    recorder.record(new_record("turn", "c", customer_text="three"))
+    assert recorder.flush()
+    recorder.close()
+    assert sink.written == ["one", "two", "three"]
+    dead = (tmp_path / "spool.dead.jsonl").read_text()
+    assert '"bad"' in dead and "{truncated json" in dead
+
+
+def test_close_writes_what_is_still_queued(tmp_path: Path) -> None:
+    sink = FlakySink()
+    sink.up = True
+    recorder = Recorder(sink, tmp_path / "spool.jsonl")
+    for n in range(50):
+        recorder.record(new_record("turn", "c", customer_text=str(n)))
+    recorder.close()
+    assert sink.written == [str(n) for n in range(50)]

@@ -90,3 +90,13 @@ def test_unknown_record_type_is_a_storage_error(store: Store) -> None:
 
 def test_missing_conversation_is_none(store: Store) -> None:
     assert store.conversation("nope") is None
+
+
+def test_models_and_migrations_agree(database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    upgrade(database_url)
+    with make_engine(database_url).connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []

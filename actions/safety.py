@@ -1,0 +1,52 @@
+"""The one place where library errors become a safe reply to the customer.
+
+Every gapdesk action subclasses :class:`SafeAction` and implements ``act``. A
+:class:`~gapmodel.errors.GapdeskError` (no trained model, bad configuration, ...) is
+logged with its context and the customer is told plainly that something went wrong;
+the conversation goes on. Anything else propagates to rasa-sdk, and Rasa's side
+(``bot/policies.py``) apologises for the failed action in the same words.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABCMeta, abstractmethod
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.conversation import FAILURES_SLOT
+from gapmodel.errors import GapdeskError
+
+logger = logging.getLogger(__name__)
+
+TECHNICAL_PROBLEM = (
+    "Sorry, I'm having a technical problem and can't answer right now. Please try again "
+    "in a few minutes; nothing you wrote has been lost."
+)
+
+
+class SafeAction(Action, metaclass=ABCMeta):
+    """Base of every gapdesk action: implement ``name`` and ``act``."""
+
+    @abstractmethod
+    def name(self) -> str: ...
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        try:
+            return await self.act(dispatcher, tracker, domain)
+        except GapdeskError:
+            logger.exception("%s failed for conversation %s", self.name(), tracker.sender_id)
+            dispatcher.utter_message(text=TECHNICAL_PROBLEM)
+            # An event, so that Rasa does not also treat the action as failed.
+            failures = int(tracker.get_slot(FAILURES_SLOT) or 0) + 1
+            return [SlotSet(FAILURES_SLOT, failures)]
+
+    @abstractmethod
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]: ...
