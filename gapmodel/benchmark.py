@@ -115,6 +115,7 @@ def run(
     config: Path = Path("config.yml"),
     folds: int = 3,
     generic_out_of_scope: Path | None = GENERIC_OUT_OF_SCOPE,
+    semantic: bool = False,
 ) -> dict[str, Any]:
     """Train on TRAIN, score TEST, return (and write to ``out``) the report."""
     train = _read_all(train_paths, oos_label)
@@ -127,7 +128,11 @@ def run(
         cv, test_predictions = _nlu_predictions(config, train, test, out_of_scope, Path(tmp), folds)
     in_scope = [r for r in train if r.label != OOS_LABEL]
     model = fit_gap_model(
-        cv, [r.text for r in in_scope], [r.label for r in in_scope], {"version": "benchmark"}
+        cv,
+        [r.text for r in in_scope],
+        [r.label for r in in_scope],
+        {"version": "benchmark", "semantic_features": semantic},
+        semantic,
     )
     inputs = [as_input(p) for p in test_predictions]
     gap_probability = model.predict_proba(inputs)
@@ -153,6 +158,7 @@ def run(
             "in_scope_examples": len(in_scope),
             "out_of_scope_examples": len(out_of_scope),
             "gap_model_cv_auroc": model.metadata["cv_auroc"],
+            "semantic_features": semantic,
         },
         "test": {"paths": [str(p) for p in test_paths]},
         "seconds": round(time.monotonic() - started, 1),

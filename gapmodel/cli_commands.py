@@ -93,7 +93,7 @@ def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 
     current = training.train(
         engine.Project(), settings.models_path, settings.var_path / "cache",
-        folds=args.folds, force=args.force,
+        folds=args.folds, force=args.force, semantic=settings.semantic_features == "on",
     )  # fmt: skip
     print(f"models: {current['rasa_model']}, {current['gap_model']}")
     return 0
@@ -212,6 +212,7 @@ def _cmd_benchmark(args: argparse.Namespace, settings: Settings) -> int:
         args.oos_label,
         args.out,
         generic_out_of_scope=None if args.no_generic_oos else benchmark.GENERIC_OUT_OF_SCOPE,
+        semantic=settings.semantic_features == "on",
     )
     print(json.dumps(report))
     return 0

@@ -55,7 +55,10 @@ class Project:
 
     def gap_model_inputs(self) -> list[Path]:
         """Files whose change means a new gap model (its code included)."""
-        code = [self.root / "gapmodel" / f for f in ("features.py", "scorer.py", "training.py")]
+        code = [
+            self.root / "gapmodel" / f
+            for f in ("features.py", "embeddings.py", "scorer.py", "training.py")
+        ]
         return [*self.crossval_inputs(), *code]
 
 

@@ -20,10 +20,6 @@ class ModelNotTrainedError(GapdeskError):
     """No trained gap model was found where one was expected."""
 
 
-class ScoringError(GapdeskError):
-    """The gap scorer failed or ran out of time for one turn."""
-
-
 class StorageError(GapdeskError):
     """The database could not be read or written."""
 

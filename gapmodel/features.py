@@ -21,6 +21,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
 from sklearn.utils.validation import check_is_fitted
 
+from gapmodel.embeddings import shared_encoder
+from gapmodel.errors import ConfigurationError
+
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 
@@ -50,6 +53,13 @@ FEATURE_NAMES = (
     "out_of_scope_closer",
     "out_of_scope_probability",
 )
+# With sentence embeddings (gapmodel/embeddings.py): the same questions asked by meaning.
+SEMANTIC_FEATURE_NAMES = (
+    "meaning_predicted_intent",
+    "meaning_any_intent",
+    "meaning_gap_to_best_other",
+    "meaning_out_of_scope_closer",
+)
 
 
 def ranking_features(ranking: Sequence[tuple[str, float]]) -> tuple[float, float, float]:
@@ -71,16 +81,21 @@ def words(text: str) -> list[str]:
 
 
 class GapFeaturizer(TransformerMixin, BaseEstimator):
-    """Turns :class:`GapInput` objects into the features in :data:`FEATURE_NAMES`.
+    """Turns :class:`GapInput` objects into the features named by ``feature_names_``.
 
     ``fit(texts, labels, out_of_scope)`` takes the NLU training examples and examples
-    of messages the bot cannot answer. Similarity is the cosine of character n-gram
-    tf-idf vectors, which copes with typos and unseen inflections.
+    of messages the bot cannot answer. Lexical similarity is the cosine of character
+    n-gram tf-idf vectors, which copes with typos and unseen inflections; with
+    ``semantic=True`` (and the embedding model installed) sentence embeddings add the
+    same comparisons by meaning.
     """
 
-    def __init__(self, *, ngram_range: tuple[int, int] = (2, 4), neighbours: int = 3) -> None:
+    def __init__(
+        self, *, ngram_range: tuple[int, int] = (2, 4), neighbours: int = 3, semantic: bool = False
+    ) -> None:
         self.ngram_range = ngram_range
         self.neighbours = neighbours
+        self.semantic = semantic
 
     def fit(
         self, texts: Sequence[str], labels: Sequence[str], out_of_scope: Sequence[str] = ()
@@ -101,6 +116,12 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
         self.labels_ = np.asarray(labels)
         self.intents_ = {label: self.labels_ == label for label in set(labels)}
         self.vocabulary_ = frozenset(w for t in texts for w in words(t))
+        encoder = shared_encoder() if self.semantic else None
+        self.semantic_ = encoder is not None
+        if encoder is not None:
+            self.embeddings_ = encoder.encode(list(texts), remember=True).T  # (384, examples)
+            self.out_of_scope_embeddings_ = encoder.encode(list(out_of_scope), remember=True).T
+        self.feature_names_ = FEATURE_NAMES + (SEMANTIC_FEATURE_NAMES if self.semantic_ else ())
         return self
 
     @staticmethod
@@ -134,7 +155,29 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
                 inputs, similarities, oos_similarities, oos_probability, strict=True
             )
         ]
-        return np.asarray(rows, dtype=float).reshape(len(inputs), len(FEATURE_NAMES))
+        lexical = np.asarray(rows, dtype=float).reshape(len(inputs), len(FEATURE_NAMES))
+        if not self.semantic_:
+            return lexical
+        return np.hstack([lexical, self._semantic(inputs)])
+
+    def _semantic(self, inputs: Sequence[GapInput]) -> np.ndarray:
+        encoder = shared_encoder()
+        if encoder is None:
+            raise ConfigurationError(
+                "this gap model uses sentence embeddings, which cannot be loaded here"
+            )
+        vectors = encoder.encode([item.text for item in inputs])
+        similarities = vectors @ self.embeddings_
+        oos_similarities = vectors @ self.out_of_scope_embeddings_
+        rows = []
+        for item, sims, oos in zip(inputs, similarities, oos_similarities, strict=True):
+            members = self.intents_.get(item.intent or "")
+            if members is None:
+                members = np.zeros(sims.size, dtype=bool)
+            predicted, anywhere = self._mean_top(sims[members]), self._mean_top(sims)
+            other = self._mean_top(sims[~members])
+            rows.append([predicted, anywhere, predicted - other, self._mean_top(oos) - anywhere])
+        return np.asarray(rows, dtype=float)
 
     def _mean_top(self, sims: np.ndarray) -> float:
         if sims.size == 0:

@@ -34,7 +34,7 @@ from gapmodel.datasets import LabelledText, read_labelled
 from gapmodel.decision import ANSWER, ESCALATE, decide_turn
 from gapmodel.features import GapInput
 from gapmodel.knowledge import KnowledgeBase
-from gapmodel.processes import build_services, running
+from gapmodel.processes import build_services, free_ports, running
 from gapmodel.scorer import GapModel
 from gapmodel.settings import Settings
 from gapmodel.storage.migrate import upgrade
@@ -150,22 +150,15 @@ def _plain_bot(project: engine.Project, kb: KnowledgeBase, work: Path) -> Path:
     return work / "plain.tar.gz"
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _bot_settings(work: Path, name: str, models_dir: str) -> Settings:
+def _bot_settings(work: Path, name: str, models_dir: str, ports: list[int]) -> Settings:
     folder = work / name
+    rasa_port, actions_port = ports
     return Settings(
         models_dir=models_dir,
         database_url=f"sqlite:///{folder / 'gapdesk.db'}",
         tracker_store_url=f"sqlite:///{folder / 'trackers.db'}",
-        rasa_url=f"http://127.0.0.1:{_free_port()}",
-        action_server_port=_free_port(),
+        rasa_url=f"http://127.0.0.1:{rasa_port}",
+        action_server_port=actions_port,
         var_dir=str(folder / "var"),
     )
 
@@ -176,12 +169,13 @@ def turn_latency(
     """Sequential REST turns, asked in alternation of three bots sharing one machine."""
     kb = KnowledgeBase.load(project.knowledge_base)
     plain_model = _plain_bot(project, kb, work)
+    ports = free_ports(6)  # all at once: three bots, never the same port twice
     bots = {
-        "scored": _bot_settings(work, "scored", settings.models_dir),
+        "scored": _bot_settings(work, "scored", settings.models_dir, ports[0:2]),
         "unscored": replace(
-            _bot_settings(work, "unscored", settings.models_dir), gap_scoring="off"
+            _bot_settings(work, "unscored", settings.models_dir, ports[2:4]), gap_scoring="off"
         ),
-        "rasa_responses": _bot_settings(work, "rasa_responses", settings.models_dir),
+        "rasa_responses": _bot_settings(work, "rasa_responses", settings.models_dir, ports[4:6]),
     }
     services = []
     for name, bot in bots.items():

@@ -26,7 +26,7 @@ from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gapmodel.errors import ModelNotTrainedError
-from gapmodel.features import FEATURE_NAMES, GapFeaturizer, GapInput
+from gapmodel.features import GapFeaturizer, GapInput
 
 
 class GapClassifier(ClassifierMixin, BaseEstimator):
@@ -164,7 +164,8 @@ def explain(
     item: GapInput, values: np.ndarray, pushes: np.ndarray, featurizer: GapFeaturizer
 ) -> list[Reason]:
     """Plain-word reasons for the features that pushed this score up, strongest first."""
-    named = dict(zip(FEATURE_NAMES, values, strict=True))
+    names = featurizer.feature_names_
+    named = dict(zip(names, values, strict=True))
     intent = item.intent or "no intent"
     runner_up = item.ranking[1][0] if len(item.ranking) > 1 else None
     texts = {
@@ -207,6 +208,22 @@ def explain(
             "like_out_of_scope",
             "its wording is typical of questions outside this bot's topics",
         ),
+        "meaning_predicted_intent": (
+            "unlike_intent_examples",
+            f"what the message means is unlike the examples the bot learned for {intent}",
+        ),
+        "meaning_any_intent": (
+            "unlike_training",
+            "what the message means is unlike anything the bot was trained on",
+        ),
+        "meaning_gap_to_best_other": (
+            "closer_to_other_intent",
+            f"by meaning, the message is closer to another topic than to {intent}",
+        ),
+        "meaning_out_of_scope_closer": (
+            "like_out_of_scope",
+            "by meaning, the message is closer to questions this bot cannot answer",
+        ),
     }
     holds = {  # a reason is only given when it is true of this message
         "top_confidence": named["top_confidence"] < 0.5,
@@ -221,10 +238,14 @@ def explain(
         "sim_out_of_scope": True,
         "out_of_scope_closer": named["out_of_scope_closer"] > 0,
         "out_of_scope_probability": named["out_of_scope_probability"] > 0.5,
+        "meaning_predicted_intent": True,
+        "meaning_any_intent": True,
+        "meaning_gap_to_best_other": named.get("meaning_gap_to_best_other", 0) < 0,
+        "meaning_out_of_scope_closer": named.get("meaning_out_of_scope_closer", 0) > 0,
     }
     reasons: dict[str, Reason] = {}
     for index in np.argsort(-pushes):
-        name = FEATURE_NAMES[index]
+        name = names[index]
         if pushes[index] <= 0.05:
             break
         if not holds[name]:

@@ -74,6 +74,7 @@ def fold_features(
     predictions: Sequence[Prediction],
     train_texts: Sequence[str],
     train_labels: Sequence[str],
+    semantic: bool = False,
 ) -> np.ndarray:
     """Features of cross-validated predictions, each fold measured against the other folds.
 
@@ -87,7 +88,7 @@ def fold_features(
     for fold in sorted({p.fold for p in predictions}):
         unknown = {p.unknown_intent for p in predictions if p.fold == fold and p.unknown_intent}
         keep = (train_folds != fold) & ~np.isin(labels, list(unknown))
-        featurizer = GapFeaturizer().fit(
+        featurizer = GapFeaturizer(semantic=semantic).fit(
             [t for t, k in zip(train_texts, keep, strict=True) if k],
             [lab for lab, k in zip(train_labels, keep, strict=True) if k],
             [p.text for p in predictions if p.label == OOS_LABEL and p.fold != fold],
@@ -107,15 +108,16 @@ def fit_gap_model(
     train_texts: Sequence[str],
     train_labels: Sequence[str],
     metadata: dict[str, Any] | None = None,
+    semantic: bool = False,
 ) -> GapModel:
     """Fit the gap classifier on cross-validated predictions; record held-out AUROC."""
-    X = fold_features(predictions, train_texts, train_labels)
+    X = fold_features(predictions, train_texts, train_labels, semantic)
     y = np.array([int(p.is_gap) for p in predictions])
     classifier = GapClassifier()
     held_out = cross_val_predict(classifier, X, y, cv=5, method="predict_proba")[:, 1]
     classifier.fit(X, y)
     out_of_scope = [p.text for p in predictions if p.label == OOS_LABEL]
-    featurizer = GapFeaturizer().fit(train_texts, train_labels, out_of_scope)
+    featurizer = GapFeaturizer(semantic=semantic).fit(train_texts, train_labels, out_of_scope)
     info = dict(metadata or {})
     info.update(
         {
@@ -147,7 +149,12 @@ def current_models(models_dir: Path) -> dict[str, str]:
 
 
 def train(
-    project: engine.Project, models_dir: Path, cache_dir: Path, folds: int = 3, force: bool = False
+    project: engine.Project,
+    models_dir: Path,
+    cache_dir: Path,
+    folds: int = 3,
+    force: bool = False,
+    semantic: bool = False,
 ) -> dict[str, str]:
     """Train what is missing for the current inputs; return the current model paths.
 
@@ -158,7 +165,7 @@ def train(
     rasa_model = models_dir / f"bot-{files_hash(project.rasa_inputs())}.tar.gz"
     cv_key = f"{files_hash(project.crossval_inputs())}-{folds}-{UNKNOWN_INTENT_SHARE}"
     cv_file = cache_dir / f"crossval-{cv_key}.jsonl"
-    gap_version = files_hash(project.gap_model_inputs())
+    gap_version = files_hash(project.gap_model_inputs()) + ("-semantic" if semantic else "")
     gap_model_path = models_dir / f"gap-{gap_version}.joblib"
     if force:
         for path in (rasa_model, cv_file, gap_model_path):
@@ -188,6 +195,7 @@ def train(
             [e.text for e in examples],
             [e.label for e in examples],
             {"version": f"gap-{gap_version}", "training_data_hash": gap_version, "folds": folds},
+            semantic,
         )
         model.save(gap_model_path)
         logger.info(

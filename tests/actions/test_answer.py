@@ -92,7 +92,7 @@ def test_asking_for_a_person_escalates_at_once(services, recorder) -> None:  # n
     assert recorder.of_type("escalation")[0]["reason_codes"] == ["asked_for_human"]
 
 
-def test_every_action_returns_an_event_so_failures_are_detectable(services) -> None:  # noqa: ANN001
+def test_the_answer_action_returns_an_event_so_failures_are_detectable(services) -> None:  # noqa: ANN001
     # bot/policies.py treats "custom action followed by no event" as a failed action.
     _, events = _run(ActionGapAnswer(), make_tracker("my card hasn't arrived", CARD))
     assert events

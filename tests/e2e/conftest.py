@@ -6,7 +6,6 @@ They run the trained bank bot (``make test`` trains it first) exactly as
 
 from __future__ import annotations
 
-import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 
 from gapmodel.bank_demo import DemoBank
-from gapmodel.processes import Service, build_services, running
+from gapmodel.processes import Service, build_services, free_ports, running
 from gapmodel.rasa_client import RasaClient, jwt_secret
 from gapmodel.settings import Settings
 from gapmodel.storage.migrate import upgrade
@@ -27,12 +26,6 @@ from gapmodel.training import current_models
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -88,11 +81,12 @@ def start_bot(
 
     def start(prepare_database: bool = True, **overrides: Any) -> RunningBot:
         work = tmp_path_factory.mktemp("bot")
+        rasa_port, actions_port = free_ports(2)
         settings = Settings(
             database_url=f"sqlite:///{work / 'gapdesk.db'}",
             tracker_store_url=f"sqlite:///{work / 'trackers.db'}",
-            rasa_url=f"http://127.0.0.1:{free_port()}",
-            action_server_port=free_port(),
+            rasa_url=f"http://127.0.0.1:{rasa_port}",
+            action_server_port=actions_port,
             models_dir=str(ROOT / "models"),
             var_dir=str(work / "var"),
         )

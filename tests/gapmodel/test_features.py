@@ -25,7 +25,7 @@ def featurizer() -> GapFeaturizer:
 
 def _features(featurizer: GapFeaturizer, text: str, intent: str) -> dict[str, float]:
     item = GapInput(text, ranking=[(intent, 0.9), ("other", 0.1)])
-    return dict(zip(FEATURE_NAMES, featurizer.transform([item])[0], strict=True))
+    return dict(zip(featurizer.feature_names_, featurizer.transform([item])[0], strict=True))
 
 
 # ranking_features
@@ -57,7 +57,8 @@ def test_single_intent_ranking_has_zero_entropy() -> None:
 
 def test_output_has_one_column_per_feature_name(featurizer: GapFeaturizer) -> None:
     items = [GapInput("where is my card", [("card_arrival", 0.8)]), GapInput("hi", [])]
-    assert featurizer.transform(items).shape == (2, len(FEATURE_NAMES))
+    assert featurizer.transform(items).shape == (2, len(featurizer.feature_names_))
+    assert featurizer.feature_names_[: len(FEATURE_NAMES)] == FEATURE_NAMES
 
 
 def test_training_example_is_more_similar_to_its_intent_than_an_unrelated_message(
@@ -103,3 +104,19 @@ def test_word_count_feature_grows_with_message_length(featurizer: GapFeaturizer)
 def test_transform_before_fit_raises_not_fitted() -> None:
     with pytest.raises(NotFittedError):
         GapFeaturizer().transform([GapInput("hi", [("greet", 1.0)])])
+
+
+def test_semantic_features_rank_a_paraphrase_above_an_unrelated_message() -> None:
+    texts, labels = zip(*TRAINING, strict=True)
+    featurizer = GapFeaturizer(semantic=True).fit(list(texts), list(labels))
+    assert featurizer.semantic_, "the embedding model ships with the project's dependencies"
+    intent = TRAINING[0][1]
+    paraphrase = _features(featurizer, TRAINING[0][0].upper() + " please", intent)
+    unrelated = _features(featurizer, "who painted the mona lisa", intent)
+    assert paraphrase["meaning_predicted_intent"] > unrelated["meaning_predicted_intent"]
+
+
+def test_without_semantic_features_only_the_lexical_ones_are_made(
+    featurizer: GapFeaturizer,
+) -> None:
+    assert featurizer.feature_names_ == FEATURE_NAMES
