@@ -2,10 +2,10 @@
 
 1. Rasa 3.6 swallows a failed custom action (action server down, HTTP 500): it logs
    the exception, records the action as executed with no events, and the customer
-   hears nothing. This policy notices exactly that state, a custom action followed by
-   no event at all, and predicts the apology response, then listening. Every gapdesk
-   custom action returns at least one event when it succeeds, so the state is
-   unambiguous.
+   hears nothing. This policy notices exactly that state, a custom action or a form
+   followed by no event at all, and predicts the apology response, then listening.
+   Every gapdesk custom action returns at least one event when it succeeds, and so
+   does a running form, so the state is unambiguous.
 2. ``action_gap_answer`` is also RulePolicy's fallback for messages no rule covers
    (for example "yes" outside a form). A fallback is predicted again after the action
    itself, so without this policy the bot would answer the same message repeatedly.
@@ -60,10 +60,10 @@ class TurnEndPolicy(Policy):
         probabilities = self._default_predictions(domain)
         last = tracker.events[-1] if tracker.events else None
         latest_action = tracker.latest_action_name
-        failed = (
-            isinstance(last, ActionExecuted)
-            and last.action_name in domain.user_actions
-            and last.action_name.startswith("action_")
+        # A form whose validation action could not be reached fails the same way.
+        failed = isinstance(last, ActionExecuted) and (
+            last.action_name in domain.form_names
+            or (last.action_name in domain.user_actions and last.action_name.startswith("action_"))
         )
         if failed:
             logger.error(
@@ -73,6 +73,16 @@ class TurnEndPolicy(Policy):
                 tracker.sender_id,
             )
             probabilities[domain.index_for_action(APOLOGY_RESPONSE)] = 1.0
-        elif latest_action == APOLOGY_RESPONSE or latest_action in TURN_ENDING_ACTIONS:
+            return self._overruling(probabilities)
+        if latest_action == APOLOGY_RESPONSE:
+            probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
+            return self._overruling(probabilities)
+        if latest_action in TURN_ENDING_ACTIONS:
             probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
         return self._prediction(probabilities)
+
+    def _overruling(self, probabilities: list[float]) -> PolicyPrediction:
+        # Inside an active form RulePolicy predicts the form again as a "no user"
+        # prediction, which beats every ordinary one; the apology and the listening
+        # after it must beat it, or the failing form would run again and again.
+        return self._prediction(probabilities, is_no_user_prediction=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from actions.safety import TECHNICAL_PROBLEM
 from tests.e2e.conftest import BotFactory
 
 pytestmark = pytest.mark.e2e
@@ -50,3 +51,14 @@ def test_database_outage_never_silences_the_bot_and_loses_nothing(
             connection.execute(
                 text(f'DROP DATABASE IF EXISTS "{missing.rsplit("/", 1)[1]}" WITH (FORCE)')
             )
+
+
+def test_action_server_down_in_the_middle_of_a_form_gives_an_apology(
+    start_bot: BotFactory,
+) -> None:
+    bot = start_bot()
+    asks = bot.say("e2e-form-down", "please freeze my card")
+    assert "last four digits" in asks[-1]["text"]
+    bot.service("action server").stop()
+    replies = bot.say("e2e-form-down", "4821")
+    assert [r["text"] for r in replies] == [TECHNICAL_PROBLEM]
