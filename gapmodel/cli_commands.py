@@ -83,6 +83,18 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     )
     figures.set_defaults(handler=_cmd_figures)
 
+    users = commands.add_parser("users", help="console accounts (agents, supervisors, admins)")
+    user_commands = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    create = user_commands.add_parser("create", help="add an account; asks for its password")
+    create.add_argument("username")
+    create.add_argument("--role", choices=["agent", "supervisor", "admin"], required=True)
+    create.add_argument("--name", default="", help="name shown to customers and colleagues")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    create.set_defaults(handler=_cmd_users_create)
+    user_commands.add_parser("list", help="every account").set_defaults(handler=_cmd_users_list)
+
     chat = commands.add_parser("chat", help="chat with the running bot in this terminal")
     chat.add_argument("--id", default=None, help="conversation id (default: a new one)")
     chat.set_defaults(handler=_cmd_chat)
@@ -224,6 +236,32 @@ def _cmd_figures(args: argparse.Namespace, settings: Settings) -> int:
     report = figures.run(settings, args.out, args.turns, with_training=not args.no_training)
     print(figures.markdown(report))
     print(f"written: {args.out / 'report.json'}, {args.out / 'report.md'}")
+    return 0
+
+
+def _cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+
+    from gapmodel.accounts import create_user
+    from gapmodel.errors import AccountError
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.username}: ")
+        if getpass.getpass("again: ") != password:
+            raise AccountError("the two passwords differ")
+    account = create_user(_store(settings), args.username, password, args.role, args.name)
+    print(f"created {account.role} {account.username} ({account.display_name})")
+    return 0
+
+
+def _cmd_users_list(args: argparse.Namespace, settings: Settings) -> int:
+    from gapmodel.accounts import list_users
+
+    for account in list_users(_store(settings)):
+        state = "" if account.active else "  (disabled)"
+        print(f"{account.username:<24} {account.role:<11} {account.display_name}{state}")
     return 0
 
 

@@ -28,5 +28,9 @@ class TransientStorageError(StorageError):
     """The database is unreachable or busy; the same write may succeed later."""
 
 
+class AccountError(GapdeskError):
+    """A user account request that cannot be honoured (bad name, weak password, ...)."""
+
+
 class EngineError(GapdeskError):
     """The Rasa engine (a separate process and environment) failed."""
