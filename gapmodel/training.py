@@ -46,6 +46,11 @@ class Prediction:
     unknown_intent: str | None = None  # the real intent, hidden from this fold's NLU
 
     @property
+    def is_out_of_scope_example(self) -> bool:
+        """An out-of-scope message; not a real intent's message hidden from one fold."""
+        return self.label == OOS_LABEL and not self.unknown_intent
+
+    @property
     def is_gap(self) -> bool:
         return self.label == OOS_LABEL or not self.ranking or self.ranking[0][0] != self.label
 
@@ -91,7 +96,7 @@ def fold_features(
         featurizer = GapFeaturizer(semantic=semantic).fit(
             [t for t, k in zip(train_texts, keep, strict=True) if k],
             [lab for lab, k in zip(train_labels, keep, strict=True) if k],
-            [p.text for p in predictions if p.label == OOS_LABEL and p.fold != fold],
+            [p.text for p in predictions if p.is_out_of_scope_example and p.fold != fold],
         )
         members = [i for i, p in enumerate(predictions) if p.fold == fold]
         inputs = [as_input(predictions[i]) for i in members]
@@ -116,7 +121,7 @@ def fit_gap_model(
     classifier = GapClassifier()
     held_out = cross_val_predict(classifier, X, y, cv=5, method="predict_proba")[:, 1]
     classifier.fit(X, y)
-    out_of_scope = [p.text for p in predictions if p.label == OOS_LABEL]
+    out_of_scope = [p.text for p in predictions if p.is_out_of_scope_example]
     featurizer = GapFeaturizer(semantic=semantic).fit(train_texts, train_labels, out_of_scope)
     info = dict(metadata or {})
     info.update(

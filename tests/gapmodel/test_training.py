@@ -60,3 +60,21 @@ def test_read_predictions(tmp_path: Path) -> None:
     )
     [row] = read_predictions(path)
     assert row == Prediction("hi", "greet", 1, [("greet", 0.9)])
+
+
+def test_messages_of_hidden_intents_are_gaps_but_not_out_of_scope_examples() -> None:
+    hidden = Prediction("where is my card", OOS_LABEL, 0, [("top_up", 0.6)], "card_arrival")
+    assert hidden.is_gap and not hidden.is_out_of_scope_example
+    assert Prediction("tell me a joke", OOS_LABEL, 0, [("top_up", 0.4)]).is_out_of_scope_example
+
+
+def test_the_out_of_scope_index_holds_only_out_of_scope_messages() -> None:
+    rows = _predictions()
+    hidden_text = TRAIN[0][0]
+    rows.append(Prediction(hidden_text, OOS_LABEL, 1, [("top_up", 0.6)], TRAIN[0][1]))
+    model = fit_gap_model(rows, [t for t, _ in TRAIN], [lab for _, lab in TRAIN])
+    out_of_scope_rows = sum(p.is_out_of_scope_example for p in rows)
+    assert model.featurizer.out_of_scope_.shape[1] == out_of_scope_rows  # not the hidden one
+    # The in-scope/out-of-scope classifier must call a real intent's message in scope.
+    classifier = model.featurizer.domain_classifier_
+    assert classifier.predict_proba([hidden_text])[0, 1] < 0.5
