@@ -62,12 +62,10 @@ def _nlu_predictions(
 
     nlu_file = work / "nlu" / "train.yml"
     write_rasa_nlu(group_by_label(r for r in train if r.label != OOS_LABEL), nlu_file, "benchmark")
-    extra = work / "train_out_of_scope.jsonl"
-    write_messages(extra, out_of_scope, OOS_LABEL)
-    test_messages = work / "test.jsonl"
-    test_messages.write_text(
-        "".join(json.dumps({"text": r.text, "label": r.label}) + "\n" for r in test), "utf-8"
+    extra = write_messages(
+        work / "train_out_of_scope.jsonl", [LabelledText(t, OOS_LABEL) for t in out_of_scope]
     )
+    test_messages = write_messages(work / "test.jsonl", test)
     cv_out, test_out = work / "crossval.jsonl", work / "test_predictions.jsonl"
     jobs = [
         engine.run(

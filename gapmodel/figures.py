@@ -38,7 +38,7 @@ from gapmodel.processes import build_services, free_ports, running
 from gapmodel.scorer import GapModel
 from gapmodel.settings import Settings
 from gapmodel.storage.migrate import upgrade
-from gapmodel.training import Prediction, current_models, read_predictions
+from gapmodel.training import Prediction, current_models, read_predictions, write_messages
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +56,7 @@ def _predict(
     project: engine.Project, rasa_model: str, rows: list[LabelledText], work: Path, name: str
 ) -> list[Prediction]:
     """The bot's NLU ranking of each message (in-process in the Rasa environment)."""
-    messages = work / f"{name}.jsonl"
-    messages.write_text(
-        "".join(json.dumps({"text": r.text, "label": r.label}) + "\n" for r in rows), "utf-8"
-    )
+    messages = write_messages(work / f"{name}.jsonl", rows)
     out = work / f"{name}_predictions.jsonl"
     command = engine.nlu_predictions_command(
         "predict", project.config, [project.nlu], out, messages=messages, model=rasa_model

@@ -22,7 +22,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import cross_val_predict
 
 from gapmodel import engine
-from gapmodel.datasets import read_lines, read_rasa_nlu
+from gapmodel.datasets import LabelledText, read_lines, read_rasa_nlu
 from gapmodel.features import GapFeaturizer, GapInput
 from gapmodel.scorer import GapClassifier, GapModel, data_hash
 
@@ -69,10 +69,12 @@ def read_predictions(path: Path) -> list[Prediction]:
     return rows
 
 
-def write_messages(path: Path, texts: Sequence[str], label: str) -> None:
+def write_messages(path: Path, rows: Sequence[LabelledText]) -> Path:
+    """Labelled messages as JSON lines, the input of ``bot/nlu_predict.py``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [json.dumps({"text": t, "label": label}, ensure_ascii=False) for t in texts]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    lines = [json.dumps({"text": r.text, "label": r.label}, ensure_ascii=False) for r in rows]
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
 
 
 def fold_features(
@@ -185,7 +187,7 @@ def train(
     if not cv_file.is_file():
         oos_texts = [t for f in sorted(project.out_of_scope.glob("*.txt")) for t in read_lines(f)]
         extra = cache_dir / "out_of_scope.jsonl"
-        write_messages(extra, oos_texts, OOS_LABEL)
+        write_messages(extra, [LabelledText(t, OOS_LABEL) for t in oos_texts])
         command = engine.nlu_predictions_command(
             "crossval", project.config, [project.nlu], cv_file,
             folds=folds, extra=extra, unknown_share=UNKNOWN_INTENT_SHARE,
