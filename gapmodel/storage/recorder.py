@@ -84,6 +84,8 @@ class Recorder:
 
     def replay_spool(self) -> int:
         """Write spooled records in order; stop at the first transient failure."""
+        if not self.spool_path.exists():  # the usual case: no lock, no read per record
+            return 0
         with self._locked():
             pending = self._spool_lines()
             written = 0
@@ -126,7 +128,7 @@ class Recorder:
             logger.exception("could not replay the spool %s", self.spool_path)
 
     def _write(self, record: dict[str, Any]) -> None:
-        if self.spooled():  # keep order: older spooled records go first
+        if self.spool_path.exists() and self.spooled():  # older spooled records go first
             self._spool(record, "older records are still waiting in the spool")
             return
         try:
