@@ -177,12 +177,11 @@ def turn_latency(
     services = []
     for name, bot in bots.items():
         upgrade(bot.database_url)
-        actions, rasa = build_services(bot, work / f"logs-{name}")
         if name == "rasa_responses":  # plain responses: no action server at all
-            rasa.command[rasa.command.index("--model") + 1] = str(plain_model)
+            _, rasa = build_services(bot, work / f"logs-{name}", rasa_model=plain_model)
             services.append(rasa)
         else:
-            services += [actions, rasa]
+            services += build_services(bot, work / f"logs-{name}")
     texts = [r.text for r in read_labelled(project.root / TEST_SET)][:: max(1, 3080 // turns)]
     texts = texts[:turns]
     timings: dict[str, list[float]] = {name: [] for name in bots}

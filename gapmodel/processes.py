@@ -110,8 +110,13 @@ def lock_store_env(redis_url: str) -> dict[str, str]:
     }
 
 
-def build_services(settings: Settings, log_dir: Path | None = None) -> list[Service]:
-    """The action server and the Rasa server, configured from ``settings``."""
+def build_services(
+    settings: Settings, log_dir: Path | None = None, rasa_model: Path | None = None
+) -> list[Service]:
+    """The action server and the Rasa server, configured from ``settings``.
+
+    Rasa runs the current trained model unless ``rasa_model`` names another one.
+    """
     current = current_models(settings.models_path)
     if not current:
         raise EngineError("no trained bot: run `gapdesk train` (or `make run`)")
@@ -149,7 +154,7 @@ def build_services(settings: Settings, log_dir: Path | None = None) -> list[Serv
         engine.rasa_command(
             [
                 "run", "--enable-api",
-                "--model", current["rasa_model"],
+                "--model", str(rasa_model or current["rasa_model"]),
                 "--endpoints", "bot/endpoints.yml",
                 "--credentials", "bot/credentials.yml",
                 "--port", str(_port(settings.rasa_url)),
