@@ -29,9 +29,8 @@ class Answer:
 class KnowledgeBase:
     """Answers by intent, read once from YAML."""
 
-    def __init__(self, answers: dict[str, Answer], bank_name: str = "") -> None:
+    def __init__(self, answers: dict[str, Answer]) -> None:
         self.answers = answers
-        self.bank_name = bank_name
 
     @classmethod
     def load(cls, path: Path = DEFAULT_PATH) -> KnowledgeBase:
@@ -39,7 +38,6 @@ class KnowledgeBase:
         path = Path(path)
         files = sorted(path.glob("*.yml")) if path.is_dir() else [path]
         answers: dict[str, Answer] = {}
-        bank_name = ""
         for file in files:
             try:
                 document = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
@@ -51,16 +49,12 @@ class KnowledgeBase:
                 answers[intent] = Answer(
                     intent, str(entry["title"]), text, offer, entry.get("start_flow")
                 )
-            bank_name = bank_name or str((document.get("bank") or {}).get("name", ""))
         if not answers:
             raise ConfigurationError(f"the knowledge base {path} has no answers")
-        return cls(answers, bank_name)
+        return cls(answers)
 
     def get(self, intent: str | None) -> Answer | None:
         return self.answers.get(intent or "")
 
     def __contains__(self, intent: object) -> bool:
         return intent in self.answers
-
-    def __len__(self) -> int:
-        return len(self.answers)

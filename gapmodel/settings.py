@@ -82,11 +82,6 @@ class Settings:
     log_level: str = _setting("INFO", "Logging level of gapdesk processes.")
 
     @classmethod
-    def names(cls) -> list[str]:
-        """Environment variable names of every setting, in table order."""
-        return [PREFIX + f.name.upper() for f in fields(cls)]
-
-    @classmethod
     def table(cls) -> list[tuple[str, Any, str]]:
         """Rows of (environment variable, default, help) for docs and ``--help``."""
         return [(PREFIX + f.name.upper(), f.default, f.metadata["help"]) for f in fields(cls)]
