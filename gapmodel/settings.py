@@ -69,7 +69,7 @@ class Settings:
     semantic_features: str = _setting(
         "off",
         "on: the gap model also compares messages by meaning (MiniLM sentence embeddings): "
-        "+0.01 AUROC on BANKING77-OOS for ~7 ms more per turn. Retrain after changing it.",
+        "+0.005-0.01 AUROC on BANKING77-OOS for ~6 ms more per turn. Retrain after changing it.",
     )
     scorer_timeout_ms: int = _setting(
         500, "Time budget for one gap score; a slower or failing scorer escalates."
