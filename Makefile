@@ -20,11 +20,11 @@ echo "gapdesk: CPython $(2) not found. Install it (e.g. 'pyenv install $(2)') or
 endef
 comma := ,
 
-.PHONY: help install train run test lint bench clean
+.PHONY: help install browser train run test lint bench clean
 OOS := data/datasets/banking77_oos
 
 help:
-	@echo "make run    install, train what changed, start Rasa + actions (Ctrl-C stops)"
+	@echo "make run    install, train what changed, start Rasa, actions and the console (Ctrl-C stops)"
 	@echo "make test   install, train what changed, run the whole test suite"
 	@echo "make bench  the bot's figures and the gap benchmark (reports under var/)"
 	@echo "make lint   ruff + mypy"
@@ -47,7 +47,25 @@ $(VENV)/.installed: pyproject.toml
 	@$(VENV)/bin/python -c "import gapmodel, rasa_sdk, spacy, sklearn, sqlalchemy"
 	@touch $@
 
-install: $(RASA_VENV)/.installed $(VENV)/.installed
+# The web widget (rasa-webchat) from the npm registry, as locked in console/package-lock.json.
+console/node_modules/.installed: console/package-lock.json
+	@command -v npm >/dev/null || { echo "gapdesk: npm (Node.js) is needed for the web widget: apt-get install npm" >&2; exit 1; }
+	@cd console && npm ci --omit=dev --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(RASA_VENV)/.installed $(VENV)/.installed console/node_modules/.installed
+
+# Browser tests drive Debian's Chromium. Installed when we may (root or password-less
+# sudo); otherwise the browser tests are left out with a one-line reason (CI fails).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt_get="apt-get"; \
+	  elif sudo -n true 2>/dev/null; then apt_get="sudo apt-get"; else apt_get=""; fi; \
+	  if [ -n "$$apt_get" ]; then echo "installing Debian's chromium for the browser tests"; \
+	    $$apt_get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
+	    { $$apt_get update -qq && $$apt_get install -y --no-install-recommends chromium >/dev/null; } || true; \
+	  fi; \
+	fi
 
 train: install
 	@$(VENV)/bin/gapdesk train
@@ -57,7 +75,7 @@ run: train
 	@$(VENV)/bin/gapdesk demo seed
 	@exec $(VENV)/bin/gapdesk up
 
-test: train
+test: train browser
 	@$(VENV)/bin/python -m pytest
 
 bench: train
@@ -69,8 +87,8 @@ bench: train
 	@cat var/benchmark/banking77_oos/report.md var/benchmark/banking77_oos_no_own_oos/report.md
 
 lint: install
-	@$(VENV)/bin/ruff check gapmodel actions tests
-	@$(VENV)/bin/mypy gapmodel actions
+	@$(VENV)/bin/ruff check gapmodel actions console tests
+	@$(VENV)/bin/mypy gapmodel actions console
 
 clean:
-	rm -rf $(VENV) $(RASA_VENV) models var
+	rm -rf $(VENV) $(RASA_VENV) console/node_modules models var

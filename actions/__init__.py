@@ -5,6 +5,7 @@ The action server imports this package and registers every Action subclass in it
 
 from actions.answer import ActionEscalate, ActionGapAnswer
 from actions.card_freeze import ActionFreezeCard, ValidateFreezeCardForm
+from actions.feedback import ActionRecordFeedback
 from actions.transfer_lookup import ActionLookupTransfer, ValidateTransferLookupForm
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "ActionFreezeCard",
     "ActionGapAnswer",
     "ActionLookupTransfer",
+    "ActionRecordFeedback",
     "ValidateFreezeCardForm",
     "ValidateTransferLookupForm",
 ]

@@ -15,6 +15,7 @@ from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotS
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import FAILURES_SLOT, CurrentTurn, read_turn
+from actions.feedback import send_answer
 from actions.safety import SafeAction
 from actions.services import Services, get_services
 from gapmodel.briefs import build_brief
@@ -38,6 +39,15 @@ ESCALATE_TEXT = (
     "person from our team. They'll reply here shortly."
 )
 HUMAN_TEXT = "Of course. I'm bringing in a person from our team; they'll reply here shortly."
+_LEAVE_A_MESSAGE = (
+    "Nobody from our team is online right now, but leave your message here, with any "
+    "details, and a person will answer as soon as they're back."
+)
+ESCALATE_NOBODY_ONLINE_TEXT = (
+    "I don't want to give you a wrong answer, so I'm passing this conversation to a "
+    f"person from our team. {_LEAVE_A_MESSAGE}"
+)
+HUMAN_NOBODY_ONLINE_TEXT = f"Of course. {_LEAVE_A_MESSAGE}"
 
 
 class ActionGapAnswer(SafeAction):
@@ -53,17 +63,18 @@ class ActionGapAnswer(SafeAction):
         score, decision = await judge(services, turn, answer)
         events: list[EventType] = []
         if decision.action == ANSWER and answer is not None:
-            reply = answer.text
-            dispatcher.utter_message(text=reply)
+            record = turn_record(turn, decision, score, answer, answer.text)
+            send_answer(dispatcher, tracker, answer, record["uid"])
             if answer.start_flow:
                 events.append(FollowupAction(answer.start_flow))
         elif decision.action == ESCALATE:
-            reply = HUMAN_TEXT if Reason.ASKED_FOR_HUMAN in decision.reasons else ESCALATE_TEXT
+            reply = await hand_over_text(services, Reason.ASKED_FOR_HUMAN in decision.reasons)
             dispatcher.utter_message(text=reply)
+            record = turn_record(turn, decision, score, answer, reply)
             events.append(ConversationPaused())
         else:
-            reply = clarify(dispatcher, services, turn)
-        record_turn(services, turn, decision, score, answer, reply)
+            record = turn_record(turn, decision, score, answer, clarify(dispatcher, services, turn))
+        services.recorder.record(record)
         if decision.action == ESCALATE:
             record_escalation(services, turn, decision, score)
         # Failures in a row: a plain answer starts the count again.
@@ -104,10 +115,22 @@ class ActionEscalate(SafeAction):
         services = get_services()
         turn = read_turn(tracker)
         decision = Decision(ESCALATE, [Reason.ASKED_FOR_HUMAN])
-        dispatcher.utter_message(text=HUMAN_TEXT)
-        record_turn(services, turn, decision, None, None, HUMAN_TEXT)
+        reply = await hand_over_text(services, asked=True)
+        dispatcher.utter_message(text=reply)
+        services.recorder.record(turn_record(turn, decision, None, None, reply))
         record_escalation(services, turn, decision, None)
         return [ConversationPaused()]
+
+
+async def hand_over_text(services: Services, asked: bool) -> str:
+    """What the customer hears on hand-over: with nobody online, that they may leave a message.
+
+    The conversation waits in the queue either way. When the database cannot say
+    whether anybody is online, the usual words are used.
+    """
+    if await services.agents_online() is False:
+        return HUMAN_NOBODY_ONLINE_TEXT if asked else ESCALATE_NOBODY_ONLINE_TEXT
+    return HUMAN_TEXT if asked else ESCALATE_TEXT
 
 
 def clarify(dispatcher: CollectingDispatcher, services: Services, turn: CurrentTurn) -> str:
@@ -130,29 +153,28 @@ def _stored_score(decision: Decision, score: GapScore | None) -> dict[str, Any] 
     return None  # not scored: a request for a person, or the control group
 
 
-def record_turn(
-    services: Services,
+def turn_record(
     turn: CurrentTurn,
     decision: Decision,
     score: GapScore | None,
     answer: Answer | None,
     reply: str,
-) -> None:
-    services.recorder.record(
-        new_record(
-            "turn",
-            turn.conversation_id,
-            channel=turn.channel,
-            customer_text=redact(turn.stored_text),
-            intent=turn.intent,
-            confidence=turn.confidence,
-            intent_ranking=[[name, round(conf, 4)] for name, conf in turn.ranking[:10]],
-            answer_intent=answer.intent if answer and decision.action == ANSWER else None,
-            answer_text=reply,
-            decision=decision.action,
-            decision_reasons=[str(r) for r in decision.reasons],
-            gap_score=_stored_score(decision, score),
-        )
+) -> dict[str, Any]:
+    """The turn as stored; built before replying, as the rating buttons carry its uid."""
+    return new_record(
+        "turn",
+        turn.conversation_id,
+        message_id=turn.message_id,
+        channel=turn.channel,
+        customer_text=redact(turn.stored_text),
+        intent=turn.intent,
+        confidence=turn.confidence,
+        intent_ranking=[[name, round(conf, 4)] for name, conf in turn.ranking[:10]],
+        answer_intent=answer.intent if answer and decision.action == ANSWER else None,
+        answer_text=reply,
+        decision=decision.action,
+        decision_reasons=[str(r) for r in decision.reasons],
+        gap_score=_stored_score(decision, score),
     )
 
 

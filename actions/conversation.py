@@ -18,6 +18,7 @@ STORED_CHARACTERS = 4_000
 @dataclass(frozen=True)
 class CurrentTurn:
     conversation_id: str
+    message_id: str | None  # Rasa's id of the customer message, to match its transcript
     channel: str
     text: str  # what is scored: the message's first SCORED_CHARACTERS
     stored_text: str  # what is stored (after redaction): its first STORED_CHARACTERS
@@ -49,10 +50,12 @@ def read_turn(tracker: Tracker) -> CurrentTurn:
     if len(full_text) > STORED_CHARACTERS:
         stored += f" [… {len(full_text) - STORED_CHARACTERS} more characters]"
     events = list(tracker.events)
-    user_texts = [e.get("text") or "" for e in events if e.get("event") == "user"]
+    user_events = [e for e in events if e.get("event") == "user"]
+    user_texts = [e.get("text") or "" for e in user_events]
     bot_texts = [e.get("text") or "" for e in events if e.get("event") == "bot" and e.get("text")]
     return CurrentTurn(
         conversation_id=tracker.sender_id,
+        message_id=user_events[-1].get("message_id") if user_events else None,
         channel=tracker.get_latest_input_channel() or "unknown",
         text=full_text[:SCORED_CHARACTERS],
         stored_text=stored,

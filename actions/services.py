@@ -5,7 +5,8 @@ reads the settings, loads the knowledge base and the gap model, and starts the
 recorder. Tests inject their own :class:`Services` with :func:`set_services`.
 
 A scorer that errors or runs out of time gives ``None`` here (the decision then
-escalates); storage problems are absorbed by the recorder's spool; any other library
+escalates); so does the "is an agent online?" check (the customer then hears the usual
+hand-over words); storage problems are absorbed by the recorder's spool; any other library
 error is turned into a safe reply by ``actions/safety.py``.
 """
 
@@ -27,6 +28,9 @@ from gapmodel.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
 
+# "Is anybody online?" only chooses the wording of a hand-over: not worth a slow reply.
+PRESENCE_TIMEOUT_SECONDS = 0.3
+
 
 class Scorer(Protocol):
     def score(self, item: GapInput) -> GapScore: ...
@@ -34,6 +38,10 @@ class Scorer(Protocol):
 
 class RecordWriter(Protocol):
     def record(self, record: dict[str, Any]) -> None: ...
+
+
+class Presence(Protocol):
+    def agents_online(self, within_seconds: int) -> bool: ...
 
 
 class CardsAndTransfers(Protocol):
@@ -49,11 +57,14 @@ class Services:
     scorer: Scorer
     recorder: RecordWriter
     bank: CardsAndTransfers
+    presence: Presence
 
     def __post_init__(self) -> None:
         # Scoring runs off the event loop so other customers are served meanwhile. Two
         # workers: a score that overran its budget does not delay the next customer's.
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gap-scorer")
+        # The database gets its own workers: a hanging one must not hold up scoring.
+        self._presence_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="presence")
 
     async def score(self, item: GapInput) -> GapScore | None:
         """The gap score, or None when the scorer fails or exceeds its time budget."""
@@ -67,6 +78,24 @@ class Services:
             logger.error("gap scorer exceeded %d ms; escalating", self.settings.scorer_timeout_ms)
         except Exception:  # noqa: BLE001 - any scorer failure must escalate, not crash
             logger.exception("gap scorer failed; escalating")
+        return None
+
+    async def agents_online(self) -> bool | None:
+        """Whether a person is online to take over; None when the database did not say."""
+        loop = asyncio.get_running_loop()
+        within = self.settings.agent_presence_seconds
+        try:
+            return await asyncio.wait_for(
+                loop.run_in_executor(self._presence_pool, self.presence.agents_online, within),
+                PRESENCE_TIMEOUT_SECONDS,
+            )
+        except TimeoutError:
+            logger.warning(
+                "no answer to 'is an agent online?' within %d ms; using the usual hand-over",
+                PRESENCE_TIMEOUT_SECONDS * 1000,
+            )
+        except Exception:  # noqa: BLE001 - a database problem must not silence the bot
+            logger.warning("could not check whether an agent is online", exc_info=True)
         return None
 
 
@@ -98,7 +127,8 @@ def build_services(settings: Settings) -> Services:
     current = current_models(settings.models_path)
     model = GapModel.load(Path(current.get("gap_model", settings.models_path / "missing")))
     engine = make_engine(settings.database_url)
-    recorder = Recorder(Store(engine), settings.var_path / "spool" / "records.jsonl")
+    store = Store(engine)
+    recorder = Recorder(store, settings.var_path / "spool" / "records.jsonl")
     atexit.register(recorder.close)  # write what is queued when the server stops
     logger.info("gap model %s loaded; database %s", model.version, engine.url.render_as_string())
-    return Services(settings, KnowledgeBase.load(), model, recorder, DemoBank(engine))
+    return Services(settings, KnowledgeBase.load(), model, recorder, DemoBank(engine), store)

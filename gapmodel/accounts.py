@@ -63,12 +63,32 @@ def create_user(
     return Account(user.username, user.display_name, user.role, True)
 
 
+# Checked when the user name is unknown, so that the answer takes as long as for a
+# wrong password and does not reveal which names exist.
+_DUMMY_HASH = _hasher.hash("no such user: timing equaliser")
+
+
 def authenticate(store: Store, username: str, password: str) -> Account | None:
     """The active account with this name and password, or None."""
     with store.session() as session:
         user = session.scalar(select(User).where(User.username == username))
-        if user is None or not user.active or not verify_password(user.password_hash, password):
+        if user is None:
+            verify_password(_DUMMY_HASH, password)
             return None
+        if not user.active or not verify_password(user.password_hash, password):
+            return None
+        return Account(user.username, user.display_name, user.role, user.active)
+
+
+def set_user(store: Store, username: str, role: str, active: bool) -> Account:
+    """Change a user's role or (de)activate them; sign-ins of an inactive user fail."""
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    with store.session() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise AccountError(f"no user {username!r}")
+        user.role, user.active = role, active
         return Account(user.username, user.display_name, user.role, user.active)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import uuid
 from pathlib import Path
@@ -94,6 +95,15 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     )
     create.set_defaults(handler=_cmd_users_create)
     user_commands.add_parser("list", help="every account").set_defaults(handler=_cmd_users_list)
+
+    labels = commands.add_parser("labels", help="people's labels on bot turns")
+    label_commands = labels.add_subparsers(dest="labels_command", required=True, metavar="ACTION")
+    export = label_commands.add_parser(
+        "export", help="every label with the turn it judges, for retraining"
+    )
+    export.add_argument("--format", choices=["jsonl"], default="jsonl", help="output format")
+    export.add_argument("--out", type=Path, default=None, help="file to write (default: stdout)")
+    export.set_defaults(handler=_cmd_labels_export)
 
     chat = commands.add_parser("chat", help="chat with the running bot in this terminal")
     chat.add_argument("--id", default=None, help="conversation id (default: a new one)")
@@ -262,6 +272,20 @@ def _cmd_users_list(args: argparse.Namespace, settings: Settings) -> int:
     for account in list_users(_store(settings)):
         state = "" if account.active else "  (disabled)"
         print(f"{account.username:<24} {account.role:<11} {account.display_name}{state}")
+    return 0
+
+
+def _cmd_labels_export(args: argparse.Namespace, settings: Settings) -> int:
+    from gapmodel.labels import export_labels
+
+    rows = export_labels(_store(settings))
+    lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    if args.out is None:
+        sys.stdout.write(lines)
+    else:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(lines, encoding="utf-8")
+        print(f"wrote {len(rows)} labels to {args.out}", file=sys.stderr)
     return 0
 
 

@@ -178,10 +178,12 @@ def turn_latency(
     for name, bot in bots.items():
         upgrade(bot.database_url)
         if name == "rasa_responses":  # plain responses: no action server at all
-            _, rasa = build_services(bot, work / f"logs-{name}", rasa_model=plain_model)
+            _, rasa = build_services(
+                bot, work / f"logs-{name}", rasa_model=plain_model, console=False
+            )
             services.append(rasa)
         else:
-            services += build_services(bot, work / f"logs-{name}")
+            services += build_services(bot, work / f"logs-{name}", console=False)
     texts = [r.text for r in read_labelled(project.root / TEST_SET)][:: max(1, 3080 // turns)]
     texts = texts[:turns]
     timings: dict[str, list[float]] = {name: [] for name in bots}

@@ -1,4 +1,5 @@
-"""``gapdesk up``: start the Rasa server and the action server, stop them together.
+"""``gapdesk up``: start the Rasa server, the action server and the console; stop them
+together.
 
 Used by ``make run`` and by the end-to-end tests, so that what the tests start is
 what users start.
@@ -22,7 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from gapmodel import engine
-from gapmodel.errors import EngineError
+from gapmodel.errors import EngineError, GapdeskError
 from gapmodel.rasa_client import jwt_secret
 from gapmodel.settings import Settings
 from gapmodel.training import current_models
@@ -111,9 +112,13 @@ def lock_store_env(redis_url: str) -> dict[str, str]:
 
 
 def build_services(
-    settings: Settings, log_dir: Path | None = None, rasa_model: Path | None = None
+    settings: Settings,
+    log_dir: Path | None = None,
+    rasa_model: Path | None = None,
+    console: bool = True,
 ) -> list[Service]:
-    """The action server and the Rasa server, configured from ``settings``.
+    """The action server, the Rasa server and (unless ``console=False``) the console,
+    configured from ``settings``.
 
     Rasa runs the current trained model unless ``rasa_model`` names another one.
     """
@@ -161,14 +166,31 @@ def build_services(
                 "--interface", urlsplit(settings.rasa_url).hostname or "127.0.0.1",
                 "--jwt-secret", jwt_secret(settings.rasa_jwt_secret, settings.var_path),
                 "--jwt-method", "HS256",
-                "--cors", settings.rasa_url,
+                # the widget page is served by the console: its origin may call Rasa
+                "--cors", _origin(settings.console_url),
             ]
         ),
         settings.rasa_url + "/",
         rasa_env,
         log_dir / "rasa.log" if log_dir else None,
     )  # fmt: skip
-    return [actions, rasa]
+    services = [actions, rasa]
+    if console:
+        services.append(
+            Service(
+                "console",
+                [sys.executable, "-m", "console"],
+                settings.console_url.rstrip("/") + "/health",
+                env,
+                log_dir / "console.log" if log_dir else None,
+            )
+        )
+    return services
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @contextmanager
@@ -190,6 +212,22 @@ def running(services: list[Service], timeout: float = 180.0) -> Iterator[list[Se
             signal.signal(signal.SIGINT, previous)
 
 
+def _first_admin_hint(settings: Settings) -> str:
+    """How to create the first console account, when there is none yet."""
+    from gapmodel.accounts import list_users
+    from gapmodel.storage.store import Store, make_engine
+
+    try:
+        if list_users(Store(make_engine(settings.database_url))):
+            return ""
+    except GapdeskError:
+        return ""
+    return (
+        "  no console account yet: create the first admin with\n"
+        "    .venv/bin/gapdesk users create --role admin --name 'Your Name' yourname\n"
+    )
+
+
 def _stop_signal(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -208,7 +246,10 @@ def up(settings: Settings) -> int:
                 f"  Rasa server     {settings.rasa_url}  (REST: /webhooks/rest/webhook, "
                 "socket.io: /socket.io)\n"
                 f"  action server   http://127.0.0.1:{settings.action_server_port}\n"
+                f"  web widget      {settings.console_url}/  (the demo bank's help page)\n"
+                f"  console         {settings.console_url}/queue  (agents and supervisors)\n"
                 "  chat in a terminal: .venv/bin/gapdesk chat\n"
+                f"{_first_admin_hint(settings)}"
                 "Press Ctrl-C to stop.\n",
                 flush=True,
             )

@@ -11,6 +11,7 @@ import secrets
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import jwt
@@ -76,7 +77,23 @@ class RasaClient:
         return dict(self._request("POST", "/model/parse", json={"text": text}))
 
     def tracker(self, conversation_id: str) -> dict[str, Any]:
-        return dict(self._request("GET", f"/conversations/{conversation_id}/tracker"))
+        return dict(
+            self._request("GET", f"/conversations/{quote(conversation_id, safe='')}/tracker")
+        )
+
+    def append_events(self, conversation_id: str, events: list[dict[str, Any]]) -> None:
+        """Add events to a conversation and deliver its bot messages to the customer.
+
+        Messages go out through the channel the customer last wrote from
+        (``output_channel=latest``): socket.io, callback, Slack, Twilio and the other
+        channels that can receive pushes; the REST channel cannot.
+        """
+        self._request(
+            "POST",
+            f"/conversations/{quote(conversation_id, safe='')}/tracker/events",
+            params={"execute_side_effects": "true", "output_channel": "latest"},
+            json=events,
+        )
 
     def say(self, conversation_id: str, text: str) -> list[dict[str, Any]]:
         """Send a customer message through the REST channel; returns the bot's replies."""

@@ -79,6 +79,19 @@ class Settings:
         "Secret shared with `rasa run --jwt-secret`, used to sign short-lived tokens for "
         "Rasa's HTTP API. Empty: one is generated once and kept in var/rasa_jwt_secret.",
     )
+    console_url: str = _setting(
+        "http://127.0.0.1:8000",
+        "Base URL of the console (the agents' web app and the customers' widget page).",
+    )
+    console_session_hours: int = _setting(
+        12, "Hours a console sign-in lasts before the agent must sign in again."
+    )
+    agent_presence_seconds: int = _setting(
+        120,
+        "An agent counts as online while a console page of theirs was active this many "
+        "seconds ago; with nobody online, escalated customers are told so and may leave "
+        "a message.",
+    )
     log_level: str = _setting("INFO", "Logging level of gapdesk processes.")
 
     @classmethod

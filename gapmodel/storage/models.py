@@ -1,4 +1,5 @@
-"""Database tables: conversations, turns, gap scores, feedback and escalations.
+"""Database tables: conversations, turns, gap scores, feedback, escalations, and the
+console's users, sessions, labels and audit log.
 
 Schema changes go through Alembic migrations (``gapmodel/migrations``); the
 ``tests/gapmodel/storage`` suite checks that the models and migrations agree.
@@ -9,7 +10,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -31,6 +42,9 @@ class Conversation(Base):
     # bot: the bot answers; escalated: waiting for a person; agent: a person owns it;
     # resolved: closed.
     status: Mapped[str] = mapped_column(String(16), default="bot", index=True)
+    # The console user who owns the conversation while status is "agent".
+    agent: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow, index=True
@@ -61,6 +75,8 @@ class Turn(Base):
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     kind: Mapped[str] = mapped_column(String(16), default="bot")  # bot | agent
+    # Rasa's id of the customer message, to match the turn with Rasa's transcript.
+    message_id: Mapped[str | None] = mapped_column(String(64), index=True)
     customer_text: Mapped[str | None] = mapped_column(Text)
     intent: Mapped[str | None] = mapped_column(String(128), index=True)
     confidence: Mapped[float | None] = mapped_column(Float)
@@ -74,6 +90,7 @@ class Turn(Base):
     conversation: Mapped[Conversation] = relationship(back_populates="turns")
     gap_score: Mapped[GapScoreRow | None] = relationship(back_populates="turn")
     feedback: Mapped[list[Feedback]] = relationship(back_populates="turn")
+    labels: Mapped[list[Label]] = relationship(back_populates="turn", order_by="Label.id")
 
 
 class GapScoreRow(Base):
@@ -95,8 +112,13 @@ class Feedback(Base):
     """A customer's rating of one answer (up/down with a reason) or of the conversation."""
 
     __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("uid", name="uq_feedback_uid"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # A later click on the same rating (a reason after thumbs down) updates the row.
+    uid: Mapped[str | None] = mapped_column(String(64))
+    # answer: thumbs up/down on one bot turn; conversation: 1-5 at the end
+    kind: Mapped[str] = mapped_column(String(16), default="answer", server_default="answer")
     conversation_id: Mapped[str] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE"), index=True
     )
@@ -139,3 +161,63 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))  # argon2id
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Any console request or open live page; "is anybody online?" reads it.
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class ConsoleSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its hash is stored."""
+
+    __tablename__ = "console_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(
+        ForeignKey("users.username", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class LoginFailure(Base):
+    """A failed sign-in, for throttling by user name and by address."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+
+
+class Label(Base):
+    """A person's verdict on one bot turn: gap or not, the right intent, a better answer."""
+
+    __tablename__ = "labels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    is_gap: Mapped[bool] = mapped_column(Boolean)
+    correct_intent: Mapped[str | None] = mapped_column(String(128))  # or "out_of_scope"
+    ideal_answer: Mapped[str | None] = mapped_column(Text)
+
+    turn: Mapped[Turn] = relationship(back_populates="labels")
+
+
+class AuditEvent(Base):
+    """Who did what in the console: took over, replied, handed back, labelled, ..."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    conversation_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from gapmodel.errors import StorageError, TransientStorageError
-from gapmodel.storage.models import Conversation, Escalation, GapScoreRow, Turn
+from gapmodel.storage.models import Conversation, Escalation, Feedback, GapScoreRow, Turn, User
 
 # Errors after which the same write may succeed later (server down, network, pool full).
 _TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
@@ -71,8 +71,12 @@ class Store:
     # -- writing ----------------------------------------------------------------------
 
     def apply(self, record: dict[str, Any]) -> None:
-        """Write one record (``{"type": "turn" | "escalation", ...}``)."""
-        writers = {"turn": self._write_turn, "escalation": self._write_escalation}
+        """Write one record (``{"type": "turn" | "escalation" | "feedback", ...}``)."""
+        writers = {
+            "turn": self._write_turn,
+            "escalation": self._write_escalation,
+            "feedback": self._write_feedback,
+        }
         writer = writers.get(record.get("type", ""))
         if writer is None:
             raise StorageError(f"unknown record type {record.get('type')!r}")
@@ -99,6 +103,7 @@ class Store:
             conversation_id=conversation.id,
             created_at=_time(record["created_at"]),
             kind=record.get("kind", "bot"),
+            message_id=record.get("message_id"),
             customer_text=_text(record.get("customer_text")),
             intent=record.get("intent"),
             confidence=record.get("confidence"),
@@ -128,6 +133,8 @@ class Store:
             return
         conversation = self._conversation(session, record)
         conversation.status = "escalated"
+        conversation.agent = None  # handed back earlier, waiting for a person again
+        conversation.claimed_at = None
         conversation.updated_at = _time(record["created_at"])
         session.add(
             Escalation(
@@ -140,7 +147,39 @@ class Store:
             )
         )
 
+    def _write_feedback(self, session: Session, record: dict[str, Any]) -> None:
+        """A rating; the same ``uid`` again (a reason after thumbs down) updates it."""
+        feedback = session.scalar(select(Feedback).where(Feedback.uid == record["uid"]))
+        if feedback is None:
+            conversation = self._conversation(session, record)
+            turn_id = None
+            if record.get("turn_uid"):
+                turn_id = session.scalar(select(Turn.id).where(Turn.uid == record["turn_uid"]))
+            feedback = Feedback(
+                uid=record["uid"],
+                conversation_id=conversation.id,
+                turn_id=turn_id,
+                kind=record.get("kind", "answer"),
+                created_at=_time(record["created_at"]),
+            )
+            session.add(feedback)
+        rating, reason = str(record["rating"]), record.get("reason")
+        if rating != feedback.rating or reason:  # a changed mind drops the old reason
+            feedback.reason = str(reason)[:255] if reason else None
+        feedback.rating = rating
+
     # -- reading ----------------------------------------------------------------------
+
+    def agents_online(self, within_seconds: int) -> bool:
+        """Whether any active console user was active in the last ``within_seconds``."""
+        since = datetime.now(UTC) - timedelta(seconds=within_seconds)
+        with self.session() as session:
+            return (
+                session.scalar(
+                    select(User.id).where(User.active, User.last_seen_at >= since).limit(1)
+                )
+                is not None
+            )
 
     def list_conversations(
         self, status: str | None = None, limit: int = 50
@@ -225,6 +264,7 @@ def _turn_dict(turn: Turn) -> dict[str, Any]:
             "model_version": score.model_version,
             "latency_ms": score.latency_ms,
         },
+        "message_id": turn.message_id,
         "feedback": [{"rating": f.rating, "reason": f.reason} for f in turn.feedback],
     }
 

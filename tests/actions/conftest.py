@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,26 @@ class ListRecorder:
         return [r for r in self.records if r["type"] == kind]
 
 
+@dataclass
+class FakePresence:
+    """Says whether an agent is online, or fails, or takes its time."""
+
+    online: bool = False
+    error: Exception | None = None
+    delay: float = 0.0
+
+    def agents_online(self, within_seconds: int) -> bool:
+        time.sleep(self.delay)
+        if self.error:
+            raise self.error
+        return self.online
+
+
+@pytest.fixture
+def presence() -> FakePresence:
+    return FakePresence(online=True)
+
+
 @pytest.fixture
 def scorer() -> FixedScorer:
     return FixedScorer()
@@ -58,10 +79,15 @@ def recorder() -> ListRecorder:
 
 
 @pytest.fixture
-def services(scorer: FixedScorer, recorder: ListRecorder, tmp_path) -> Iterator[Services]:  # noqa: ANN001
+def services(
+    scorer: FixedScorer,
+    recorder: ListRecorder,
+    presence: FakePresence,
+    tmp_path,  # noqa: ANN001
+) -> Iterator[Services]:
     bank = DemoBank(make_engine(f"sqlite:///{tmp_path / 'bank.db'}"))
     bank.seed()
-    built = Services(Settings(), KnowledgeBase.load(), scorer, recorder, bank)
+    built = Services(Settings(), KnowledgeBase.load(), scorer, recorder, bank, presence)
     set_services(built)
     yield built
     set_services(None)
@@ -70,18 +96,32 @@ def services(scorer: FixedScorer, recorder: ListRecorder, tmp_path) -> Iterator[
 def make_tracker(
     text: str,
     ranking: list[tuple[str, float]],
-    history: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    history: Sequence[tuple[str, str] | dict[str, Any]] = (),
     slots: dict[str, Any] | None = None,
+    entities: list[dict[str, Any]] | None = None,
 ) -> Tracker:
-    """A tracker whose latest message is ``text``, after (speaker, text) ``history``."""
-    events = [{"event": speaker, "text": said} for speaker, said in history]
+    """A tracker whose latest message is ``text``, after ``history``.
+
+    History items are (speaker, text) pairs or whole Rasa events.
+    """
+    events = [
+        item if isinstance(item, dict) else {"event": item[0], "text": item[1]} for item in history
+    ]
     latest = {
         "text": text,
         "intent": {"name": ranking[0][0], "confidence": ranking[0][1]} if ranking else {},
         "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking],
-        "entities": [],
+        "entities": entities or [],
     }
-    events.append({"event": "user", "text": text, "parse_data": latest, "input_channel": "rest"})
+    events.append(
+        {
+            "event": "user",
+            "text": text,
+            "parse_data": latest,
+            "input_channel": "rest",
+            "message_id": "msg-1",
+        }
+    )
     return Tracker(
         sender_id="conv-1",
         slots=slots or {},

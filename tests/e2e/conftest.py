@@ -81,12 +81,13 @@ def start_bot(
 
     def start(prepare_database: bool = True, **overrides: Any) -> RunningBot:
         work = tmp_path_factory.mktemp("bot")
-        rasa_port, actions_port = free_ports(2)
+        rasa_port, actions_port, console_port = free_ports(3)
         settings = Settings(
             database_url=f"sqlite:///{work / 'gapdesk.db'}",
             tracker_store_url=f"sqlite:///{work / 'trackers.db'}",
             rasa_url=f"http://127.0.0.1:{rasa_port}",
             action_server_port=actions_port,
+            console_url=f"http://127.0.0.1:{console_port}",
             models_dir=str(ROOT / "models"),
             var_dir=str(work / "var"),
         )

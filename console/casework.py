@@ -1,0 +1,452 @@
+"""The console's work on the database: the queue, claims, labels, review and audit log.
+
+Every change an agent makes is written together with its audit event, in one
+transaction. Claiming is a conditional UPDATE, so of two agents who claim the same
+conversation at the same moment exactly one wins, on SQLite and on PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from console.auth import ConsoleUser
+from gapmodel.storage.models import (
+    AuditEvent,
+    Conversation,
+    Escalation,
+    Feedback,
+    GapScoreRow,
+    Label,
+    Turn,
+)
+from gapmodel.storage.store import Store
+
+OUT_OF_SCOPE = "out_of_scope"
+WAITING = ("escalated", "agent")  # conversations in the queue
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    won: bool
+    owner: str | None  # who owns the conversation now
+    previous_status: str | None  # None: no such conversation
+
+
+def _audit(
+    session: Session, actor: str, action: str, conversation_id: str | None, **detail: Any
+) -> None:
+    session.add(
+        AuditEvent(actor=actor, action=action, conversation_id=conversation_id, detail=detail)
+    )
+
+
+def audit(
+    store: Store, actor: str, action: str, conversation_id: str | None = None, **detail: Any
+) -> None:
+    with store.session() as session:
+        _audit(session, actor, action, conversation_id, **detail)
+
+
+# -- the queue ------------------------------------------------------------------------
+
+
+def queue(store: Store, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Conversations waiting for or owned by a person: unclaimed first, then longest
+    waiting, then highest gap."""
+    now = now or datetime.now(UTC)
+    with store.session() as session:
+        conversations = session.scalars(
+            select(Conversation).where(Conversation.status.in_(WAITING))
+        ).all()
+        items = [_queue_item(session, c, now) for c in conversations]
+    items.sort(key=lambda i: (i["agent"] is not None, -i["waiting_seconds"], -(i["gap"] or 0)))
+    return items
+
+
+def _queue_item(session: Session, conversation: Conversation, now: datetime) -> dict[str, Any]:
+    escalation = session.scalar(
+        select(Escalation)
+        .where(Escalation.conversation_id == conversation.id)
+        .order_by(Escalation.created_at.desc(), Escalation.id.desc())
+        .limit(1)
+    )
+    last_bot_turn = session.scalar(
+        select(Turn)
+        .where(Turn.conversation_id == conversation.id, Turn.kind == "bot")
+        .order_by(Turn.created_at.desc(), Turn.id.desc())
+        .limit(1)
+    )
+    since = _aware(escalation.created_at) if escalation else _aware(conversation.updated_at)
+    gap = escalation.gap_probability if escalation else None
+    if gap is None and last_bot_turn is not None and last_bot_turn.gap_score is not None:
+        gap = last_bot_turn.gap_score.probability
+    return {
+        "id": conversation.id,
+        "channel": conversation.channel,
+        "status": conversation.status,
+        "agent": conversation.agent,
+        "waiting_since": since.isoformat(),
+        "waiting_seconds": max(0, int((now - since).total_seconds())),
+        "last_intent": last_bot_turn.intent if last_bot_turn else None,
+        "gap": gap,
+        "reason_codes": escalation.reason_codes if escalation else [],
+        "brief": escalation.brief if escalation else "",
+    }
+
+
+def queue_signature(store: Store) -> str:
+    """Changes whenever the queue would look different (for live updates)."""
+    with store.session() as session:
+        row = session.execute(
+            select(
+                func.count(Conversation.id),
+                func.max(Conversation.updated_at),
+                func.count(Conversation.agent),
+            ).where(Conversation.status.in_(WAITING))
+        ).one()
+        escalations = session.scalar(select(func.count(Escalation.id)))
+    return f"{row[0]}|{row[1]}|{row[2]}|{escalations}"
+
+
+# -- one conversation -----------------------------------------------------------------
+
+
+def can_view(store: Store, user: ConsoleUser, conversation_id: str) -> bool:
+    """Supervisors see everything; agents what is in the queue and what they worked on."""
+    if user.can("supervisor"):
+        return True
+    with store.session() as session:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None:
+            return False
+        if conversation.status in WAITING:
+            return True
+        worked = session.scalar(
+            select(AuditEvent.id)
+            .where(AuditEvent.conversation_id == conversation_id, AuditEvent.actor == user.username)
+            .limit(1)
+        )
+        return worked is not None
+
+
+def claim(store: Store, conversation_id: str, user: ConsoleUser) -> ClaimResult:
+    """Take a conversation over; exactly one of several simultaneous claims wins."""
+    with store.session() as session:
+        current = session.get(Conversation, conversation_id)
+        if current is None:
+            return ClaimResult(False, None, None)
+        previous = current.status
+        result: Any = session.execute(
+            update(Conversation)
+            .where(
+                Conversation.id == conversation_id,
+                Conversation.status != "agent",
+                Conversation.agent.is_(None),
+            )
+            .values(status="agent", agent=user.username, claimed_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            _audit(session, user.username, "claim", conversation_id, previous_status=previous)
+            return ClaimResult(True, user.username, previous)
+    with store.session() as session:
+        owner = session.scalar(select(Conversation.agent).where(Conversation.id == conversation_id))
+    return ClaimResult(False, owner, previous)
+
+
+def owner_of(store: Store, conversation_id: str) -> str | None:
+    with store.session() as session:
+        return session.scalar(select(Conversation.agent).where(Conversation.id == conversation_id))
+
+
+def may_act(store: Store, user: ConsoleUser, conversation_id: str) -> bool:
+    """Replies and hand-backs: the owner, or a supervisor stepping in."""
+    return owner_of(store, conversation_id) == user.username or user.can("supervisor")
+
+
+def record_agent_reply(store: Store, conversation_id: str, user: ConsoleUser, text: str) -> None:
+    now = datetime.now(UTC)
+    with store.session() as session:
+        session.add(
+            Turn(
+                uid=str(uuid.uuid4()),
+                conversation_id=conversation_id,
+                created_at=now,
+                kind="agent",
+                answer_text=text,
+                decision="agent",
+                author=user.username,
+            )
+        )
+        session.execute(
+            update(Conversation).where(Conversation.id == conversation_id).values(updated_at=now)
+        )
+        _audit(session, user.username, "reply", conversation_id, characters=len(text))
+
+
+def release(store: Store, conversation_id: str, user: ConsoleUser, resolved: bool) -> None:
+    """Hand back to the bot, or resolve (close) the case; open escalations close too."""
+    status = "resolved" if resolved else "bot"
+    with store.session() as session:
+        session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(status=status, agent=None, claimed_at=None, updated_at=datetime.now(UTC))
+        )
+        session.execute(
+            update(Escalation)
+            .where(Escalation.conversation_id == conversation_id, Escalation.status == "open")
+            .values(status="resolved" if resolved else "handed_back")
+        )
+        _audit(session, user.username, "resolve" if resolved else "hand_back", conversation_id)
+
+
+# -- labels ---------------------------------------------------------------------------
+
+
+def add_label(
+    store: Store,
+    turn_id: int,
+    user: ConsoleUser,
+    is_gap: bool,
+    correct_intent: str | None,
+    ideal_answer: str | None,
+) -> str | None:
+    """Store a label; returns the turn's conversation id (None: no such bot turn)."""
+    with store.session() as session:
+        turn = session.get(Turn, turn_id)
+        if turn is None or turn.kind != "bot":
+            return None
+        session.add(
+            Label(
+                turn_id=turn_id,
+                author=user.username,
+                is_gap=is_gap,
+                correct_intent=correct_intent or None,
+                ideal_answer=(ideal_answer or "").strip() or None,
+            )
+        )
+        _audit(
+            session,
+            user.username,
+            "label",
+            turn.conversation_id,
+            turn_id=turn_id,
+            is_gap=is_gap,
+            correct_intent=correct_intent,
+        )
+        return turn.conversation_id
+
+
+def conversation_of_turn(store: Store, turn_id: int) -> str | None:
+    """The conversation of a bot turn (None: no such bot turn)."""
+    with store.session() as session:
+        return session.scalar(
+            select(Turn.conversation_id).where(Turn.id == turn_id, Turn.kind == "bot")
+        )
+
+
+# -- the review inbox -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewFilter:
+    intent: str = ""
+    channel: str = ""
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    min_score: float = 0.0
+    search: str = ""
+    limit: int = 50
+
+
+def review(store: Store, filters: ReviewFilter) -> list[dict[str, Any]]:
+    """Bot turns that were answered or clarified (never reached a person), highest gap
+    first: the misses nobody escalated."""
+    query = (
+        select(Turn, GapScoreRow, Conversation.channel)
+        .join(GapScoreRow, GapScoreRow.turn_id == Turn.id)
+        .join(Conversation, Conversation.id == Turn.conversation_id)
+        .where(Turn.kind == "bot", Turn.decision.in_(("answer", "clarify")))
+        .where(GapScoreRow.probability >= filters.min_score)
+        .order_by(GapScoreRow.probability.desc(), Turn.id.desc())
+        .limit(filters.limit)
+    )
+    if filters.intent:
+        query = query.where(Turn.intent == filters.intent)
+    if filters.channel:
+        query = query.where(Conversation.channel == filters.channel)
+    if filters.date_from:
+        query = query.where(Turn.created_at >= filters.date_from)
+    if filters.date_to:
+        query = query.where(Turn.created_at < filters.date_to)
+    if filters.search:
+        pattern = "%" + _escape_like(filters.search) + "%"
+        query = query.where(
+            or_(
+                Turn.customer_text.ilike(pattern, escape="\\"),
+                Turn.answer_text.ilike(pattern, escape="\\"),
+                Turn.conversation_id.ilike(pattern, escape="\\"),
+            )
+        )
+    with store.session() as session:
+        rows = session.execute(query).all()
+        labelled = set(
+            session.scalars(
+                select(Label.turn_id).where(Label.turn_id.in_([t.id for t, _, _ in rows]))
+            )
+        )
+        return [
+            {
+                "turn_id": turn.id,
+                "conversation_id": turn.conversation_id,
+                "created_at": _aware(turn.created_at).isoformat(),
+                "channel": channel,
+                "customer_text": turn.customer_text,
+                "intent": turn.intent,
+                "confidence": turn.confidence,
+                "decision": turn.decision,
+                "answer_text": turn.answer_text,
+                "gap": score.probability,
+                "reasons": score.reasons,
+                "labelled": turn.id in labelled,
+            }
+            for turn, score, channel in rows
+        ]
+
+
+def filter_choices(store: Store) -> dict[str, list[str]]:
+    """Intents and channels that occur, for the review filters."""
+    with store.session() as session:
+        intents = session.scalars(
+            select(Turn.intent).where(Turn.intent.is_not(None)).distinct().order_by(Turn.intent)
+        ).all()
+        channels = session.scalars(
+            select(Conversation.channel).distinct().order_by(Conversation.channel)
+        ).all()
+    return {"intents": [i for i in intents if i], "channels": list(channels)}
+
+
+def turn_details(store: Store, conversation_id: str) -> dict[str, dict[str, Any]]:
+    """Per Rasa message id: the stored turn with score, feedback and labels."""
+    with store.session() as session:
+        turns = session.scalars(
+            select(Turn).where(Turn.conversation_id == conversation_id).order_by(Turn.id)
+        ).all()
+        feedback = session.scalars(
+            select(Feedback).where(
+                Feedback.conversation_id == conversation_id, Feedback.kind == "conversation"
+            )
+        ).all()
+        details = {}
+        for turn in turns:
+            details[turn.message_id or f"turn-{turn.id}"] = _turn_detail(turn)
+        details["__conversation_feedback__"] = {"ratings": [f.rating for f in feedback]}
+        return details
+
+
+def _turn_detail(turn: Turn) -> dict[str, Any]:
+    score = turn.gap_score
+    return {
+        "id": turn.id,
+        "kind": turn.kind,
+        "message_id": turn.message_id,
+        "created_at": _aware(turn.created_at).isoformat(),
+        "customer_text": turn.customer_text,
+        "intent": turn.intent,
+        "confidence": turn.confidence,
+        "answer_text": turn.answer_text,
+        "decision": turn.decision,
+        "decision_reasons": turn.decision_reasons,
+        "author": turn.author,
+        "gap": score.probability if score else None,
+        "gap_reasons": score.reasons if score else [],
+        "model_version": score.model_version if score else None,
+        "feedback": [{"rating": f.rating, "reason": f.reason} for f in turn.feedback],
+        "labels": [
+            {
+                "author": label.author,
+                "is_gap": label.is_gap,
+                "correct_intent": label.correct_intent,
+                "ideal_answer": label.ideal_answer,
+            }
+            for label in turn.labels
+        ],
+    }
+
+
+def conversation_state(store: Store, conversation_id: str) -> dict[str, Any] | None:
+    with store.session() as session:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None:
+            return None
+        escalations = session.scalars(
+            select(Escalation)
+            .where(Escalation.conversation_id == conversation_id)
+            .order_by(Escalation.created_at)
+        ).all()
+        return {
+            "id": conversation.id,
+            "channel": conversation.channel,
+            "status": conversation.status,
+            "agent": conversation.agent,
+            "escalations": [
+                {
+                    "created_at": _aware(e.created_at).isoformat(),
+                    "reason_codes": e.reason_codes,
+                    "brief": e.brief,
+                    "gap": e.gap_probability,
+                    "status": e.status,
+                }
+                for e in escalations
+            ],
+        }
+
+
+def conversation_signature(store: Store, conversation_id: str) -> str:
+    with store.session() as session:
+        conversation = session.get(Conversation, conversation_id)
+        turns = session.scalar(
+            select(func.count(Turn.id)).where(Turn.conversation_id == conversation_id)
+        )
+        labels = session.scalar(
+            select(func.count(Label.id))
+            .join(Turn, Turn.id == Label.turn_id)
+            .where(Turn.conversation_id == conversation_id)
+        )
+        feedback = session.scalar(
+            select(func.count(Feedback.id)).where(and_(Feedback.conversation_id == conversation_id))
+        )
+    status = f"{conversation.status}:{conversation.agent}" if conversation else "none"
+    return f"{status}|{turns}|{labels}|{feedback}"
+
+
+def audit_log(store: Store, limit: int = 200) -> list[dict[str, Any]]:
+    with store.session() as session:
+        events = session.scalars(
+            select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+        ).all()
+        return [
+            {
+                "created_at": _aware(e.created_at).isoformat(),
+                "actor": e.actor,
+                "action": e.action,
+                "conversation_id": e.conversation_id,
+                "detail": e.detail,
+            }
+            for e in events
+        ]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,209 @@
+"""One conversation: the transcript with verdicts, and the takeover actions."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from console import casework, transcript
+from console.auth import ConsoleUser, requires
+from console.handoff import Handoff, can_receive_pushes
+from console.pages import render
+from gapmodel.errors import EngineError
+from gapmodel.knowledge import KnowledgeBase
+
+logger = logging.getLogger(__name__)
+
+MAX_REPLY = 2_000
+MAX_IDEAL_ANSWER = 4_000
+
+NOTICES = {
+    "claimed": "You own this conversation now: the bot stays silent until you hand it back.",
+    "taken": "Someone else claimed this conversation first.",
+    "not_owner": "Only the agent who claimed this conversation (or a supervisor) can do that.",
+    "replied": "Sent.",
+    "empty": "Write something first.",
+    "too_long": f"A reply can have at most {MAX_REPLY} characters.",
+    "rasa_down": "Rasa did not answer, so nothing reached the customer. Try again.",
+    "handed_back": "Handed back: the bot answers again.",
+    "resolved": "Resolved and closed.",
+    "labelled": "Label saved.",
+    "bad_label": "That label is not valid.",
+}
+
+
+def _conversation_id(request: Request) -> str:
+    return str(request.path_params["conversation_id"])
+
+
+def _back(conversation_id: str, notice: str, **extra: str) -> Response:
+    query = urlencode({"notice": notice, **extra})
+    return RedirectResponse(f"/conversations/{conversation_id}?{query}", status_code=303)
+
+
+def _knowledge_base(request: Request) -> KnowledgeBase:
+    if getattr(request.app.state, "knowledge_base", None) is None:
+        request.app.state.knowledge_base = KnowledgeBase.load()
+    return request.app.state.knowledge_base
+
+
+def _handoff(request: Request) -> Handoff:
+    return Handoff(request.app.state.rasa)
+
+
+async def _context(
+    request: Request, user: ConsoleUser, conversation_id: str
+) -> dict[str, Any] | None:
+    store = request.app.state.store
+    state = await run_in_threadpool(casework.conversation_state, store, conversation_id)
+    if state is None:
+        return None
+    details = await run_in_threadpool(casework.turn_details, store, conversation_id)
+    try:
+        tracker = await run_in_threadpool(request.app.state.rasa.tracker, conversation_id)
+        items, rasa_ok = transcript.from_tracker(tracker, details), True
+    except EngineError as exc:
+        logger.warning("transcript from gapdesk's records only: %s", exc)
+        items, rasa_ok = transcript.from_turns(details), False
+    intents = sorted(_knowledge_base(request).answers)
+    return {
+        "conversation": state,
+        "items": items,
+        "rasa_ok": rasa_ok,
+        "pushes": can_receive_pushes(state["channel"]),
+        "owner": state["agent"],
+        "mine": state["agent"] == user.username,
+        "may_act": state["agent"] == user.username or (user.can("supervisor") and state["agent"]),
+        "intents": [*intents, casework.OUT_OF_SCOPE],
+        "conversation_feedback": details.get("__conversation_feedback__", {}).get("ratings", []),
+    }
+
+
+async def _allowed(request: Request, user: ConsoleUser, conversation_id: str) -> bool:
+    return await run_in_threadpool(
+        casework.can_view, request.app.state.store, user, conversation_id
+    )
+
+
+@requires("agent")
+async def view(request: Request, user: ConsoleUser) -> Response:
+    conversation_id = _conversation_id(request)
+    if not await _allowed(request, user, conversation_id):
+        return render(
+            request, "error.html", {"message": "No such conversation, or not yours to see."}, 404
+        )
+    context = await _context(request, user, conversation_id)
+    if context is None:
+        return render(request, "error.html", {"message": "No such conversation."}, 404)
+    notice = NOTICES.get(request.query_params.get("notice", ""), "")
+    owner = request.query_params.get("owner", "")[:64]
+    return render(
+        request, "conversation.html", {**context, "notice": notice, "notice_owner": owner}
+    )
+
+
+@requires("agent")
+async def parts(request: Request, user: ConsoleUser) -> Response:
+    """The live parts of the page (transcript and case panel), for the page's script."""
+    conversation_id = _conversation_id(request)
+    if not await _allowed(request, user, conversation_id):
+        return render(request, "error.html", {"message": "Not yours to see."}, 404)
+    context = await _context(request, user, conversation_id)
+    if context is None:
+        return render(request, "error.html", {"message": "No such conversation."}, 404)
+    return render(request, "_conversation_parts.html", context)
+
+
+@requires("agent")
+async def claim(request: Request, user: ConsoleUser) -> Response:
+    conversation_id = _conversation_id(request)
+    store = request.app.state.store
+    if not await _allowed(request, user, conversation_id):
+        return render(request, "error.html", {"message": "Not yours to take."}, 404)
+    result = await run_in_threadpool(casework.claim, store, conversation_id, user)
+    if not result.won:
+        return _back(conversation_id, "taken", owner=result.owner or "")
+    if result.previous_status != "escalated":  # the bot is still talking: silence it
+        try:
+            await run_in_threadpool(_handoff(request).pause, conversation_id)
+        except EngineError:
+            await run_in_threadpool(casework.release, store, conversation_id, user, False)
+            return _back(conversation_id, "rasa_down")
+    return _back(conversation_id, "claimed")
+
+
+async def _may_act(request: Request, user: ConsoleUser, conversation_id: str) -> bool:
+    return await run_in_threadpool(casework.may_act, request.app.state.store, user, conversation_id)
+
+
+@requires("agent")
+async def reply(request: Request, user: ConsoleUser) -> Response:
+    conversation_id = _conversation_id(request)
+    if not await _may_act(request, user, conversation_id):
+        return _back(conversation_id, "not_owner")
+    text = str((await request.form()).get("text") or "").strip()
+    if not text:
+        return _back(conversation_id, "empty")
+    if len(text) > MAX_REPLY:
+        return _back(conversation_id, "too_long")
+    try:
+        await run_in_threadpool(_handoff(request).reply, conversation_id, user, text)
+    except EngineError:
+        logger.exception("agent reply in %s not delivered", conversation_id)
+        return _back(conversation_id, "rasa_down")
+    await run_in_threadpool(
+        casework.record_agent_reply, request.app.state.store, conversation_id, user, text
+    )
+    return _back(conversation_id, "replied")
+
+
+@requires("agent")
+async def hand_back(request: Request, user: ConsoleUser) -> Response:
+    conversation_id = _conversation_id(request)
+    if not await _may_act(request, user, conversation_id):
+        return _back(conversation_id, "not_owner")
+    message = str((await request.form()).get("message") or "").strip()[:MAX_REPLY]
+    try:
+        await run_in_threadpool(_handoff(request).hand_back, conversation_id, user, message or None)
+    except EngineError:
+        return _back(conversation_id, "rasa_down")
+    await run_in_threadpool(casework.release, request.app.state.store, conversation_id, user, False)
+    return _back(conversation_id, "handed_back")
+
+
+@requires("agent")
+async def resolve(request: Request, user: ConsoleUser) -> Response:
+    conversation_id = _conversation_id(request)
+    if not await _may_act(request, user, conversation_id):
+        return _back(conversation_id, "not_owner")
+    try:
+        await run_in_threadpool(_handoff(request).resolve, conversation_id)
+    except EngineError:
+        return _back(conversation_id, "rasa_down")
+    await run_in_threadpool(casework.release, request.app.state.store, conversation_id, user, True)
+    return _back(conversation_id, "resolved")
+
+
+@requires("agent")
+async def label(request: Request, user: ConsoleUser) -> Response:
+    turn_id = int(request.path_params["turn_id"])
+    form = await request.form()
+    store = request.app.state.store
+    is_gap = {"yes": True, "no": False}.get(str(form.get("is_gap") or ""))
+    correct_intent = str(form.get("correct_intent") or "")
+    known = set(_knowledge_base(request).answers) | {casework.OUT_OF_SCOPE, ""}
+    conversation_id = await run_in_threadpool(casework.conversation_of_turn, store, turn_id)
+    if conversation_id is None or not await _allowed(request, user, conversation_id):
+        return render(request, "error.html", {"message": "No such turn."}, 404)
+    if is_gap is None or correct_intent not in known:
+        return _back(conversation_id, "bad_label")
+    ideal = str(form.get("ideal_answer") or "")[:MAX_IDEAL_ANSWER]
+    await run_in_threadpool(
+        casework.add_label, store, turn_id, user, is_gap, correct_intent or None, ideal
+    )
+    return _back(conversation_id, "labelled")

@@ -1,0 +1,82 @@
+"""What a takeover does on Rasa's side: pause the bot, speak as the agent, resume.
+
+All of it goes through Rasa's HTTP API with short-lived JWTs signed on the server
+(``gapmodel.rasa_client``); the browser never sees a token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from console.auth import ConsoleUser
+from gapmodel.feedback import SATISFACTION_QUESTION, satisfaction_buttons
+from gapmodel.rasa_client import RasaClient
+
+# Rasa 3.6 channels whose output can receive messages pushed by the API (GUIDE).
+PUSH_CHANNELS = frozenset(
+    {"socketio", "callback", "slack", "facebook", "twilio", "rocketchat", "webex", "telegram"}
+)
+FAILURES_SLOT = "gap_failures"  # actions/conversation.py: doubtful turns in a row
+
+RESOLVED_TEXT = "Thanks for your patience. I'm closing this conversation; write any time."
+
+
+def can_receive_pushes(channel: str) -> bool:
+    return channel in PUSH_CHANNELS
+
+
+def agent_text(user: ConsoleUser, text: str) -> str:
+    """The customer sees who is writing, in any channel (plain text, no markup)."""
+    return f"{user.display_name}: {text}"
+
+
+class Handoff:
+    def __init__(self, rasa: RasaClient) -> None:
+        self.rasa = rasa
+
+    def pause(self, conversation_id: str) -> None:
+        """Silence the bot (a supervisor takes over a conversation the bot still runs)."""
+        self.rasa.append_events(conversation_id, [{"event": "pause"}])
+
+    def reply(self, conversation_id: str, user: ConsoleUser, text: str) -> None:
+        self.rasa.append_events(
+            conversation_id,
+            [
+                {
+                    "event": "bot",
+                    "text": agent_text(user, text),
+                    "metadata": {"agent": user.username, "agent_name": user.display_name},
+                }
+            ],
+        )
+
+    def hand_back(self, conversation_id: str, user: ConsoleUser, message: str | None) -> None:
+        """The bot answers again, starting with a clean failure count."""
+        events: list[dict[str, Any]] = []
+        if message:
+            events.append({"event": "bot", "text": agent_text(user, message)})
+        events += [
+            {"event": "slot", "name": FAILURES_SLOT, "value": 0},
+            {"event": "resume"},
+        ]
+        self.rasa.append_events(conversation_id, events)
+
+    def resolve(self, conversation_id: str) -> None:
+        """Close the case: thank the customer, let the bot resume, ask for a 1-5 rating.
+
+        The bot resumes first: clicks on the rating reach the bot's feedback action
+        only while it listens.
+        """
+        self.rasa.append_events(
+            conversation_id,
+            [
+                {"event": "slot", "name": FAILURES_SLOT, "value": 0},
+                {"event": "resume"},
+                {"event": "bot", "text": RESOLVED_TEXT},
+                {
+                    "event": "bot",
+                    "text": SATISFACTION_QUESTION,
+                    "data": {"buttons": satisfaction_buttons()},
+                },
+            ],
+        )

@@ -1,0 +1,94 @@
+"""The transcript an agent reads: Rasa's events, annotated with gapdesk's verdicts.
+
+Rasa's tracker is the complete record of what was said (messages sent while the bot
+was paused, form answers, agent replies); gapdesk's turns add, per scored customer
+message, the intent, the gap score with its reasons, the decision, feedback and labels.
+The two are matched by Rasa's message id. When Rasa cannot be reached the transcript
+is rebuilt from gapdesk's turns alone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+PAUSE_TEXT = "The bot stopped and handed over: waiting for a person."
+RESUME_TEXT = "The bot is answering again."
+
+
+def _time(timestamp: float | None) -> str:
+    return datetime.fromtimestamp(timestamp or 0, UTC).isoformat() if timestamp else ""
+
+
+def _customer_item(event: dict[str, Any], details: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    text = event.get("text") or ""
+    item: dict[str, Any] = {
+        "kind": "customer",
+        "time": _time(event.get("timestamp")),
+        "text": text,
+        "turn": details.get(str(event.get("message_id") or "")),
+    }
+    if text.startswith("/"):  # a button press, not typed text
+        item["kind"] = "button"
+        entities = (event.get("parse_data") or {}).get("entities") or []
+        values = ", ".join(f"{e.get('entity')}={e.get('value')}" for e in entities)
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name") or text
+        item["text"] = f"pressed {intent}" + (f" ({values})" if values else "")
+    return item
+
+
+def from_tracker(
+    tracker: dict[str, Any], details: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for event in tracker.get("events") or []:
+        kind = event.get("event")
+        if kind == "user":
+            items.append(_customer_item(event, details))
+        elif kind == "bot" and (event.get("text") or (event.get("data") or {}).get("buttons")):
+            metadata = event.get("metadata") or {}
+            buttons = (event.get("data") or {}).get("buttons") or []
+            items.append(
+                {
+                    "kind": "agent" if metadata.get("agent") else "bot",
+                    "author": metadata.get("agent_name") or metadata.get("agent"),
+                    "time": _time(event.get("timestamp")),
+                    "text": event.get("text") or "",
+                    "buttons": [str(b.get("title", "")) for b in buttons],
+                }
+            )
+        elif kind == "pause":
+            items.append(
+                {"kind": "system", "time": _time(event.get("timestamp")), "text": PAUSE_TEXT}
+            )
+        elif kind == "resume":
+            items.append(
+                {"kind": "system", "time": _time(event.get("timestamp")), "text": RESUME_TEXT}
+            )
+    return items
+
+
+def from_turns(details: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The transcript from gapdesk's own records (customer texts are redacted there)."""
+    items: list[dict[str, Any]] = []
+    turns = sorted(
+        (d for d in details.values() if "kind" in d), key=lambda d: (d["created_at"], d["id"])
+    )
+    for turn in turns:
+        if turn["kind"] == "agent":
+            items.append(
+                {"kind": "agent", "author": turn["author"], "time": turn["created_at"],
+                 "text": turn["answer_text"] or "", "buttons": []}
+            )  # fmt: skip
+            continue
+        if turn["customer_text"]:
+            items.append(
+                {"kind": "customer", "time": turn["created_at"], "text": turn["customer_text"],
+                 "turn": turn}
+            )  # fmt: skip
+        if turn["answer_text"]:
+            items.append(
+                {"kind": "bot", "author": None, "time": turn["created_at"],
+                 "text": turn["answer_text"], "buttons": []}
+            )  # fmt: skip
+    return items

@@ -1,0 +1,118 @@
+"""Claim, reply, hand back, resolve and label, through the console's real routes."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import select
+
+from console import casework
+from console.auth import ConsoleUser
+from gapmodel.labels import export_labels
+from gapmodel.storage.models import AuditEvent, Conversation, Label, Turn
+from tests.console.conftest import escalate, sign_in
+
+
+def test_an_agent_takes_over_replies_and_hands_back(app_factory, console_store, rasa) -> None:
+    client = app_factory()
+    csrf = sign_in(client, "agent")
+    escalate(console_store, "c1")
+
+    queue = client.get("/queue")
+    assert "/conversations/c1" in queue.text and "The customer asked about a refund." in queue.text
+
+    assert client.post("/conversations/c1/claim", data={"csrf_token": csrf}).status_code == 303
+    sent = client.post(
+        "/conversations/c1/reply", data={"csrf_token": csrf, "text": "Hi, I'm here."}
+    )
+    assert sent.headers["location"].endswith("notice=replied")
+    assert rasa.events["c1"] == [
+        {
+            "event": "bot",
+            "text": "Agent Person: Hi, I'm here.",
+            "metadata": {"agent": "agent", "agent_name": "Agent Person"},
+        }
+    ]
+    client.post("/conversations/c1/hand-back", data={"csrf_token": csrf, "message": "Bye!"})
+    assert rasa.events["c1"][-1] == {"event": "resume"}
+    assert {"event": "slot", "name": "gap_failures", "value": 0} in rasa.events["c1"]
+
+    with console_store.session() as session:
+        conversation = session.get(Conversation, "c1")
+        assert conversation is not None
+        assert (conversation.status, conversation.agent) == ("bot", None)
+        agent_turn = session.scalar(select(Turn).where(Turn.kind == "agent"))
+        assert agent_turn is not None and agent_turn.author == "agent"
+        actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions == ["sign_in", "claim", "reply", "hand_back"]
+
+
+def test_resolving_asks_for_a_rating_and_closes_the_case(app_factory, console_store, rasa) -> None:
+    client = app_factory()
+    csrf = sign_in(client, "agent")
+    escalate(console_store, "c2")
+    client.post("/conversations/c2/claim", data={"csrf_token": csrf})
+    client.post("/conversations/c2/resolve", data={"csrf_token": csrf})
+    events = rasa.events["c2"]
+    assert events.index({"event": "resume"}) < len(events) - 1  # resumed before asking
+    assert [b["title"] for b in events[-1]["data"]["buttons"]] == ["1", "2", "3", "4", "5"]
+    assert client.get("/queue").text.count("/conversations/c2") == 0
+
+
+def test_a_second_agent_is_told_the_conversation_is_taken(app_factory, console_store) -> None:
+    first, second = app_factory(), app_factory()
+    csrf_first, csrf_second = sign_in(first, "agent"), sign_in(second, "agent2")
+    escalate(console_store, "c3")
+    first.post("/conversations/c3/claim", data={"csrf_token": csrf_first})
+    lost = second.post("/conversations/c3/claim", data={"csrf_token": csrf_second})
+    assert "notice=taken" in lost.headers["location"] and "owner=agent" in lost.headers["location"]
+    page = second.get(lost.headers["location"])
+    assert "Someone else claimed this conversation first." in page.text
+    refused = second.post("/conversations/c3/reply", data={"csrf_token": csrf_second, "text": "x"})
+    assert "notice=not_owner" in refused.headers["location"]
+
+
+def test_simultaneous_claims_have_exactly_one_winner(console_store) -> None:
+    escalate(console_store, "c4")
+    agents = [ConsoleUser(f"agent{i}", f"A{i}", "agent", "t") for i in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda a: casework.claim(console_store, "c4", a), agents))
+    winners = [r for r in results if r.won]
+    assert len(winners) == 1
+    assert {r.owner for r in results} == {winners[0].owner}
+
+
+def test_rasa_down_means_nothing_is_recorded_as_sent(app_factory, console_store, rasa) -> None:
+    client = app_factory()
+    csrf = sign_in(client, "agent")
+    escalate(console_store, "c5")
+    client.post("/conversations/c5/claim", data={"csrf_token": csrf})
+    rasa.down = True
+    response = client.post("/conversations/c5/reply", data={"csrf_token": csrf, "text": "hello"})
+    assert "notice=rasa_down" in response.headers["location"]
+    page = client.get("/conversations/c5")
+    assert page.status_code == 200 and "stored turns only" in page.text
+    with console_store.session() as session:
+        assert session.scalar(select(Turn).where(Turn.kind == "agent")) is None
+
+
+def test_labels_are_stored_and_exported(app_factory, console_store) -> None:
+    client = app_factory()
+    csrf = sign_in(client, "supervisor")
+    turn_id = escalate(console_store, "c6")
+    response = client.post(
+        f"/turns/{turn_id}/label",
+        data={"csrf_token": csrf, "is_gap": "yes", "correct_intent": "card_arrival",
+              "ideal_answer": "Cards arrive within 5 working days."},
+    )  # fmt: skip
+    assert "notice=labelled" in response.headers["location"]
+    bad = client.post(
+        f"/turns/{turn_id}/label",
+        data={"csrf_token": csrf, "is_gap": "yes", "correct_intent": "<no such intent>"},
+    )
+    assert "notice=bad_label" in bad.headers["location"]
+    with console_store.session() as session:
+        assert session.scalar(select(Label.correct_intent)) == "card_arrival"
+    [row] = export_labels(console_store)
+    assert row["is_gap"] is True and row["author"] == "supervisor"
+    assert row["text"] == "where is my refund?" and row["model_version"] == "gm-test"
