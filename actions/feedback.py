@@ -52,7 +52,9 @@ def send_answer(
     """Reply with ``answer`` and the rating buttons that fit it.
 
     An answer that starts a flow goes without: its form asks the next question at once,
-    and a click would land inside the form.
+    and a click would land inside the form. Small talk ("hello", "you're welcome") is
+    not an answer to rate either: its knowledge-base file is not offered in
+    clarifications, which is what marks it.
     """
     if answer.start_flow:
         dispatcher.utter_message(text=answer.text)
@@ -60,6 +62,8 @@ def send_answer(
         dispatcher.utter_message(text=answer.text)
         if satisfaction_due(tracker):
             dispatcher.utter_message(text=SATISFACTION_QUESTION, buttons=satisfaction_buttons())
+    elif not answer.offer_in_clarification:
+        dispatcher.utter_message(text=answer.text)
     else:
         dispatcher.utter_message(text=answer.text, buttons=answer_buttons(turn_uid))
 

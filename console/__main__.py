@@ -26,6 +26,7 @@ def main() -> None:
         port=address.port or 8000,
         log_level=settings.log_level.lower(),
         proxy_headers=False,  # the client address (login throttling) is the socket's
+        timeout_graceful_shutdown=3,  # open live pages must not hold up a stop
     )
 
 

@@ -339,16 +339,19 @@ def turn_details(store: Store, conversation_id: str) -> dict[str, dict[str, Any]
         turns = session.scalars(
             select(Turn).where(Turn.conversation_id == conversation_id).order_by(Turn.id)
         ).all()
-        feedback = session.scalars(
-            select(Feedback).where(
-                Feedback.conversation_id == conversation_id, Feedback.kind == "conversation"
+        return {turn.message_id or f"turn-{turn.id}": _turn_detail(turn) for turn in turns}
+
+
+def conversation_ratings(store: Store, conversation_id: str) -> list[str]:
+    """The customer's 1-5 ratings of the whole conversation, oldest first."""
+    with store.session() as session:
+        return list(
+            session.scalars(
+                select(Feedback.rating)
+                .where(Feedback.conversation_id == conversation_id, Feedback.kind == "conversation")
+                .order_by(Feedback.id)
             )
-        ).all()
-        details = {}
-        for turn in turns:
-            details[turn.message_id or f"turn-{turn.id}"] = _turn_detail(turn)
-        details["__conversation_feedback__"] = {"ratings": [f.rating for f in feedback]}
-        return details
+        )
 
 
 def _turn_detail(turn: Turn) -> dict[str, Any]:

@@ -80,7 +80,9 @@ async def _context(
         "mine": state["agent"] == user.username,
         "may_act": state["agent"] == user.username or (user.can("supervisor") and state["agent"]),
         "intents": [*intents, casework.OUT_OF_SCOPE],
-        "conversation_feedback": details.get("__conversation_feedback__", {}).get("ratings", []),
+        "conversation_feedback": await run_in_threadpool(
+            casework.conversation_ratings, store, conversation_id
+        ),
     }
 
 

@@ -17,6 +17,14 @@ PUSH_CHANNELS = frozenset(
     {"socketio", "callback", "slack", "facebook", "twilio", "rocketchat", "webex", "telegram"}
 )
 FAILURES_SLOT = "gap_failures"  # actions/conversation.py: doubtful turns in a row
+# Resuming a paused conversation: a clean failure count, the bot awake, and listening.
+# Rasa paused it right after the hand-over action, before its usual action_listen; rules
+# and policies expect one before the next customer message, so it is added here.
+RESUME_EVENTS: list[dict[str, Any]] = [
+    {"event": "slot", "name": FAILURES_SLOT, "value": 0},
+    {"event": "resume"},
+    {"event": "action", "name": "action_listen"},
+]
 
 RESOLVED_TEXT = "Thanks for your patience. I'm closing this conversation; write any time."
 
@@ -55,11 +63,7 @@ class Handoff:
         events: list[dict[str, Any]] = []
         if message:
             events.append({"event": "bot", "text": agent_text(user, message)})
-        events += [
-            {"event": "slot", "name": FAILURES_SLOT, "value": 0},
-            {"event": "resume"},
-        ]
-        self.rasa.append_events(conversation_id, events)
+        self.rasa.append_events(conversation_id, events + RESUME_EVENTS)
 
     def resolve(self, conversation_id: str) -> None:
         """Close the case: thank the customer, let the bot resume, ask for a 1-5 rating.
@@ -70,8 +74,7 @@ class Handoff:
         self.rasa.append_events(
             conversation_id,
             [
-                {"event": "slot", "name": FAILURES_SLOT, "value": 0},
-                {"event": "resume"},
+                *RESUME_EVENTS,
                 {"event": "bot", "text": RESOLVED_TEXT},
                 {
                     "event": "bot",

@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from gapmodel.feedback import CONVERSATION, REASONS, UP, parse_payload
+
 PAUSE_TEXT = "The bot stopped and handed over: waiting for a person."
 RESUME_TEXT = "The bot is answering again."
 
@@ -30,11 +32,19 @@ def _customer_item(event: dict[str, Any], details: dict[str, dict[str, Any]]) ->
     }
     if text.startswith("/"):  # a button press, not typed text
         item["kind"] = "button"
-        entities = (event.get("parse_data") or {}).get("entities") or []
-        values = ", ".join(f"{e.get('entity')}={e.get('value')}" for e in entities)
-        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name") or text
-        item["text"] = f"pressed {intent}" + (f" ({values})" if values else "")
+        item["text"] = button_text(text)
     return item
+
+
+def button_text(payload: str) -> str:
+    """A button press in words: ratings as ratings, anything else by its intent."""
+    rating = parse_payload(payload)
+    if rating is None:
+        return f"chose {payload[1:].split('{', 1)[0]}"
+    if rating.kind == CONVERSATION:
+        return f"rated the conversation {rating.rating}/5"
+    reason = f": {REASONS[rating.reason]}" if rating.reason else ""
+    return f"rated the answer {'👍' if rating.rating == UP else '👎'}{reason}"
 
 
 def from_tracker(
@@ -71,9 +81,7 @@ def from_tracker(
 def from_turns(details: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """The transcript from gapdesk's own records (customer texts are redacted there)."""
     items: list[dict[str, Any]] = []
-    turns = sorted(
-        (d for d in details.values() if "kind" in d), key=lambda d: (d["created_at"], d["id"])
-    )
+    turns = sorted(details.values(), key=lambda d: (d["created_at"], d["id"]))
     for turn in turns:
         if turn["kind"] == "agent":
             items.append(

@@ -1,7 +1,8 @@
 """A small client for the running Rasa server's HTTP API and REST channel.
 
 Rasa's API is protected with a JWT secret (``rasa run --jwt-secret``); every call
-here signs a token that expires within minutes, so a leaked token is soon useless.
+here signs a fresh token that expires after a minute (Rasa's sanic-jwt accepts it for
+3 minutes more, its clock-skew allowance), so a leaked token is soon useless.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import jwt
 
 from gapmodel.errors import ConfigurationError, EngineError
 
-TOKEN_LIFETIME_SECONDS = 300
+TOKEN_LIFETIME_SECONDS = 60
 
 
 MIN_SECRET_LENGTH = 32

@@ -79,6 +79,12 @@ class Settings:
         "Secret shared with `rasa run --jwt-secret`, used to sign short-lived tokens for "
         "Rasa's HTTP API. Empty: one is generated once and kept in var/rasa_jwt_secret.",
     )
+    callback_url: str = _setting(
+        "",
+        "Where Rasa's callback channel delivers the bot's (and agents') messages for "
+        "customers who write to /webhooks/callback/webhook: your own service's URL. "
+        "Empty: the callback channel is open but has nowhere to reply.",
+    )
     console_url: str = _setting(
         "http://127.0.0.1:8000",
         "Base URL of the console (the agents' web app and the customers' widget page).",

@@ -9,41 +9,23 @@ line; in CI (CI=true) an unreachable server is an error instead.
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
+from tests.services import left_out, require_service
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "GAPDESK_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 )
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-_left_out: dict[str, str] = {}
-
-
-def _reachable(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def require_service(name: str, host: str, port: int) -> None:
-    if _reachable(host, port):
-        return
-    why = f"{host}:{port} is not reachable"
-    if os.environ.get("CI"):
-        pytest.fail(f"{name} is required in CI but {why}")
-    _left_out[name] = why
-    pytest.skip(f"{name} not available: {why}")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if _left_out:
-        services = "; ".join(f"{name} ({why})" for name, why in sorted(_left_out.items()))
+    if left_out:
+        services = "; ".join(f"{name} ({why})" for name, why in sorted(left_out.items()))
         terminalreporter.write_line(f"service tests left out: {services}")
 
 

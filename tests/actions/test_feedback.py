@@ -77,6 +77,12 @@ def test_an_answer_that_starts_a_flow_offers_no_rating(services) -> None:  # noq
     assert not messages[0].get("buttons")
 
 
+def test_small_talk_offers_no_rating(services) -> None:  # noqa: ANN001
+    messages, _ = _run(ActionGapAnswer(), make_tracker("hello there", [("greet", 0.97)]))
+    assert messages[0]["text"] == services.knowledge_base.get("greet").text
+    assert not messages[0].get("buttons")
+
+
 def test_clarifications_and_hand_overs_offer_no_rating(services, scorer) -> None:  # noqa: ANN001
     scorer.probability = 0.6
     clarified, _ = _run(ActionGapAnswer(), make_tracker("card thing", CARD))

@@ -15,14 +15,16 @@ import pytest
 from starlette.testclient import TestClient
 
 from console.app import create_app
-from gapmodel.accounts import create_user
+from gapmodel.accounts import hash_password
 from gapmodel.errors import EngineError
 from gapmodel.settings import Settings
 from gapmodel.storage.migrate import upgrade
+from gapmodel.storage.models import Turn, User
 from gapmodel.storage.recorder import new_record
 from gapmodel.storage.store import Store, make_engine
 
 PASSWORD = "correct horse battery"
+_HASH = hash_password(PASSWORD)
 
 
 @dataclass
@@ -48,9 +50,10 @@ def console_store(database_url: str) -> Iterator[Store]:
     upgrade(database_url)
     engine = make_engine(database_url)
     store = Store(engine)
-    for role in ("agent", "supervisor", "admin"):
-        create_user(store, role, PASSWORD, role, display_name=f"{role.title()} Person")
-    create_user(store, "agent2", PASSWORD, "agent", display_name="Second Agent")
+    accounts = [(role, role, f"{role.title()} Person") for role in ("agent", "supervisor", "admin")]
+    with store.session() as session:  # one argon2 hash for all: hashing is slow on purpose
+        for username, role, name in [*accounts, ("agent2", "agent", "Second Agent")]:
+            session.add(User(username=username, display_name=name, role=role, password_hash=_HASH))
     yield store
     engine.dispose()
 
@@ -122,6 +125,4 @@ def escalate(
             )
         )
     with store.session() as session:
-        from gapmodel.storage.models import Turn
-
         return int(session.query(Turn.id).filter(Turn.uid == turn["uid"]).scalar())

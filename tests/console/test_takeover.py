@@ -34,7 +34,10 @@ def test_an_agent_takes_over_replies_and_hands_back(app_factory, console_store, 
         }
     ]
     client.post("/conversations/c1/hand-back", data={"csrf_token": csrf, "message": "Bye!"})
-    assert rasa.events["c1"][-1] == {"event": "resume"}
+    assert rasa.events["c1"][-2:] == [
+        {"event": "resume"},
+        {"event": "action", "name": "action_listen"},
+    ]
     assert {"event": "slot", "name": "gap_failures", "value": 0} in rasa.events["c1"]
 
     with console_store.session() as session:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -22,6 +23,7 @@ from gapmodel.settings import Settings
 from gapmodel.storage.migrate import upgrade
 from gapmodel.storage.store import Store, make_engine
 from gapmodel.training import current_models
+from tests.services import leave_out
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -124,3 +126,85 @@ def bot(start_bot: BotFactory) -> RunningBot:
 @pytest.fixture
 def conversation_id() -> str:
     return f"e2e-{uuid.uuid4().hex[:12]}"
+
+
+# -- browsers -------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package (`make test` installs it)
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Headless Chromium driven by Playwright (never `playwright install`: GUIDE).
+
+    Module-scoped: while Playwright's synchronous API runs, its event loop occupies the
+    thread, and later tests that call asyncio.run() must not find it there.
+    """
+    if not CHROMIUM.exists():
+        leave_out("browser", f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class BrowserPage:
+    """A page in its own browser context that notes every request leaving loopback."""
+
+    page: Any
+    foreign_requests: list[str]
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+def open_page(chromium: Any) -> Iterator[Callable[..., BrowserPage]]:
+    contexts = []
+
+    def open_(viewport: tuple[int, int] = (1280, 900)) -> BrowserPage:
+        context = chromium.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+        contexts.append(context)
+        foreign: list[str] = []
+
+        def guard(route: Any) -> None:
+            host = urlsplit(route.request.url).hostname
+            if route.request.url.startswith("data:") or host in ("127.0.0.1", "localhost"):
+                route.continue_()
+            else:
+                foreign.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", guard)
+        return BrowserPage(context.new_page(), foreign)
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def wait_for_rows(bot: RunningBot) -> Callable[..., list[Any]]:
+    """Poll the bot's database until ``query(session)`` returns rows (the recorder is async)."""
+
+    def wait(query: Callable[[Any], Any], timeout: float = 15.0) -> list[Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            with bot.store.session() as session:
+                rows = list(query(session))
+            if rows or time.monotonic() > deadline:
+                return rows
+            time.sleep(0.2)
+
+    return wait

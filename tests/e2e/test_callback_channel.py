@@ -1,0 +1,92 @@
+"""A customer on Rasa's callback channel: the bot's and the agent's messages are pushed
+to the integration's own URL, and the bot answers again after the hand-back."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+
+from actions.answer import HUMAN_TEXT
+from gapmodel.accounts import create_user
+from gapmodel.processes import free_ports
+from tests.e2e.test_console import PASSWORD, signed_in
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def integration() -> Iterator[tuple[str, queue.Queue[dict[str, Any]]]]:
+    """A stand-in for a business's own service: it receives Rasa's callbacks."""
+    received: queue.Queue[dict[str, Any]] = queue.Queue()
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            received.put(json.loads(body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    [port] = free_ports(1)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{port}/bot", received
+    server.shutdown()
+
+
+def next_text(received: queue.Queue[dict[str, Any]], containing: str) -> str:
+    deadline = time.monotonic() + 30
+    seen = []
+    while time.monotonic() < deadline:
+        try:
+            message = received.get(timeout=max(0.1, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if containing in (message.get("text") or ""):
+            return str(message["text"])
+        seen.append(message.get("text"))
+    raise AssertionError(f"no callback with {containing!r}; received {seen}")
+
+
+def test_agent_replies_reach_a_callback_customer(start_bot, integration) -> None:  # noqa: ANN001
+    url, received = integration
+    bot = start_bot(callback_url=url)
+    create_user(bot.store, "cara", PASSWORD, "agent", display_name="Cara")
+    agent, csrf = signed_in(bot, "cara")
+
+    def customer_says(text: str) -> None:
+        response = httpx.post(
+            f"{bot.settings.rasa_url}/webhooks/callback/webhook",
+            json={"sender": "cb-customer-1", "message": text},
+            timeout=30,
+        )
+        assert response.status_code == 200
+
+    customer_says("can I talk to a real person?")
+    assert next_text(received, "person") == HUMAN_TEXT
+
+    base = "/conversations/cb-customer-1"
+    deadline = time.monotonic() + 15
+    while "Take over" not in agent.get(base).text:
+        assert time.monotonic() < deadline, "the escalation never reached the console"
+        time.sleep(0.3)
+    assert (
+        "notice=claimed"
+        in agent.post(f"{base}/claim", data={"csrf_token": csrf}).headers["location"]
+    )
+    agent.post(f"{base}/reply", data={"csrf_token": csrf, "text": "Hi, Cara here."})
+    assert next_text(received, "Cara here") == "Cara: Hi, Cara here."
+
+    agent.post(f"{base}/hand-back", data={"csrf_token": csrf})
+    customer_says("My new card still hasn't arrived, where is it?")
+    assert next_text(received, "Standard delivery")
