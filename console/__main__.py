@@ -19,6 +19,7 @@ def main() -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per call to Rasa
     address = urlsplit(settings.console_url)
     uvicorn.run(
         create_app(settings),

@@ -5,6 +5,7 @@ Run it with ``gapdesk console`` (``make run`` starts it beside Rasa and the acti
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,9 +20,12 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from console import conversation_pages, live, pages
+from gapmodel.errors import EngineError, StorageError
 from gapmodel.rasa_client import RasaClient, jwt_secret
 from gapmodel.settings import Settings
 from gapmodel.storage.store import Store, make_engine
+
+logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 WEBCHAT_BUNDLE = HERE / "node_modules" / "rasa-webchat" / "lib" / "index.js"
@@ -43,7 +47,7 @@ def content_security_policy(rasa_url: str) -> str:
 class SecurityHeaders:
     """CSP and friends on every response (a pure ASGI middleware: SSE streams pass)."""
 
-    def __init__(self, app: ASGIApp, policy: str) -> None:
+    def __init__(self, app: ASGIApp, policy: str, https: bool) -> None:
         self.app = app
         self.headers = [
             (b"content-security-policy", policy.encode()),
@@ -51,6 +55,8 @@ class SecurityHeaders:
             (b"referrer-policy", b"same-origin"),
             (b"x-frame-options", b"DENY"),
         ]
+        if https:
+            self.headers.append((b"strict-transport-security", b"max-age=31536000"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -98,6 +104,23 @@ def _when(value: str | None) -> str:
     return value[:19].replace("T", " ") + " UTC" if value else ""
 
 
+async def _storage_failed(request: Request, exc: Exception) -> Response:
+    logger.error("database error on %s: %s", request.url.path, exc)
+    return _failure_page(request, 503, "The database is not answering. Try again in a moment.")
+
+
+async def _rasa_failed(request: Request, exc: Exception) -> Response:
+    logger.error("Rasa error on %s: %s", request.url.path, exc)
+    return _failure_page(request, 502, "Rasa is not answering. Try again in a moment.")
+
+
+def _failure_page(request: Request, status: int, message: str) -> Response:
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request, "error.html", {"message": message, "user": None}, status_code=status
+    )
+
+
 def health(request: Request) -> Response:
     return PlainTextResponse("ok")
 
@@ -142,7 +165,14 @@ def create_app(
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders, policy=content_security_policy(settings.rasa_url))],
+        middleware=[
+            Middleware(
+                SecurityHeaders,
+                policy=content_security_policy(settings.rasa_url),
+                https=settings.console_url.startswith("https://"),
+            )
+        ],
+        exception_handlers={StorageError: _storage_failed, EngineError: _rasa_failed},
     )
     templates = Jinja2Templates(directory=HERE / "templates")  # autoescapes .html
     templates.env.filters.update(percent=_percent, duration=_duration, when=_when)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import delete, func, select, update
 from starlette.concurrency import run_in_threadpool
@@ -24,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from gapmodel.accounts import authenticate
-from gapmodel.storage.models import ConsoleSession, LoginFailure, User
+from gapmodel.storage.models import ConsoleSession, LoginFailure, User, as_utc
 from gapmodel.storage.store import Store
 
 SESSION_COOKIE = "gapdesk_session"
@@ -76,15 +77,24 @@ def too_many_failures(store: Store, username: str, address: str) -> bool:
 def sign_in(
     store: Store, username: str, password: str, address: str, lifetime_hours: int
 ) -> tuple[str, ConsoleUser] | None:
-    """Check the password; on success a new session token and its user."""
-    account = authenticate(store, username, password)
+    """Check the password; on success a new session token and its user.
+
+    The attempt is counted before the (slow) password check, so a burst of parallel
+    guesses is counted in full; a success clears the name's count.
+    """
     with store.session() as session:
-        if account is None:
-            session.add(LoginFailure(username=username[:64], address=address[:64]))
-            return None
+        attempt = LoginFailure(username=username[:64], address=address[:64])
+        session.add(attempt)
+    account = authenticate(store, username, password)
+    if account is None:
+        return None
+    with store.session() as session:
         session.execute(delete(LoginFailure).where(LoginFailure.username == account.username))
-        # Expired sessions are removed here rather than by a separate job.
+        # Expired sessions and old failures are removed here rather than by a separate job.
         session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < datetime.now(UTC)))
+        session.execute(
+            delete(LoginFailure).where(LoginFailure.created_at < datetime.now(UTC) - FAILURE_WINDOW)
+        )
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         session.add(
             ConsoleSession(
@@ -116,25 +126,12 @@ def session_user(store: Store, token: str | None) -> ConsoleUser | None:
         if row is None:
             return None
         console_session, user = row
-        if not user.active or _aware(console_session.expires_at) < now:
+        if not user.active or as_utc(console_session.expires_at) < now:
             return None
-        last_seen = _aware(user.last_seen_at) if user.last_seen_at else None
+        last_seen = as_utc(user.last_seen_at) if user.last_seen_at else None
         if last_seen is None or now - last_seen > PRESENCE_WRITE_INTERVAL:
             session.execute(update(User).where(User.id == user.id).values(last_seen_at=now))
         return ConsoleUser(user.username, user.display_name, user.role, console_session.csrf_token)
-
-
-def mark_present(store: Store, username: str) -> None:
-    """A live page is open: the agent counts as online (see GAPDESK_AGENT_PRESENCE_SECONDS)."""
-    with store.session() as session:
-        session.execute(
-            update(User).where(User.username == username).values(last_seen_at=datetime.now(UTC))
-        )
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite returns naive datetimes for timezone-aware columns; they are UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def csrf_matches(expected: str, given: str | None) -> bool:
@@ -159,7 +156,8 @@ def requires(role: str) -> Callable[[Handler], Callable[[Request], Awaitable[Res
             user = await run_in_threadpool(session_user, store, token)
             if user is None:
                 if request.method == "GET" and not _wants_json(request):
-                    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+                    query = urlencode({"next": request.url.path})
+                    return RedirectResponse(f"/login?{query}", status_code=303)
                 return _refuse(request, 401, "Please sign in.")
             if not user.can(role):
                 return _refuse(request, 403, f"This needs the {role} role.")

@@ -1,18 +1,22 @@
 """The console's work on the database: the queue, claims, labels, review and audit log.
 
 Every change an agent makes is written together with its audit event, in one
-transaction. Claiming is a conditional UPDATE, so of two agents who claim the same
-conversation at the same moment exactly one wins, on SQLite and on PostgreSQL alike.
+transaction. Where the change also needs Rasa (pause, reply, resume), Rasa is called
+inside that transaction, after the database change: if Rasa fails, the transaction
+rolls back and the two stay in step. Claiming is a conditional UPDATE, so of two agents
+who claim the same conversation at the same moment exactly one wins, on SQLite and on
+PostgreSQL alike.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from console.auth import ConsoleUser
@@ -24,6 +28,7 @@ from gapmodel.storage.models import (
     GapScoreRow,
     Label,
     Turn,
+    as_utc,
 )
 from gapmodel.storage.store import Store
 
@@ -82,7 +87,7 @@ def _queue_item(session: Session, conversation: Conversation, now: datetime) -> 
         .order_by(Turn.created_at.desc(), Turn.id.desc())
         .limit(1)
     )
-    since = _aware(escalation.created_at) if escalation else _aware(conversation.updated_at)
+    since = as_utc(escalation.created_at) if escalation else as_utc(conversation.updated_at)
     gap = escalation.gap_probability if escalation else None
     if gap is None and last_bot_turn is not None and last_bot_turn.gap_score is not None:
         gap = last_bot_turn.gap_score.probability
@@ -101,7 +106,8 @@ def _queue_item(session: Session, conversation: Conversation, now: datetime) -> 
 
 
 def queue_signature(store: Store) -> str:
-    """Changes whenever the queue would look different (for live updates)."""
+    """Changes whenever the queue would look different (for live updates), and every
+    minute, for the waiting times."""
     with store.session() as session:
         row = session.execute(
             select(
@@ -111,7 +117,8 @@ def queue_signature(store: Store) -> str:
             ).where(Conversation.status.in_(WAITING))
         ).one()
         escalations = session.scalar(select(func.count(Escalation.id)))
-    return f"{row[0]}|{row[1]}|{row[2]}|{escalations}"
+    minute = datetime.now(UTC).strftime("%H:%M")
+    return f"{row[0]}|{row[1]}|{row[2]}|{escalations}|{minute}"
 
 
 # -- one conversation -----------------------------------------------------------------
@@ -135,18 +142,28 @@ def can_view(store: Store, user: ConsoleUser, conversation_id: str) -> bool:
         return worked is not None
 
 
-def claim(store: Store, conversation_id: str, user: ConsoleUser) -> ClaimResult:
-    """Take a conversation over; exactly one of several simultaneous claims wins."""
+def claim(
+    store: Store, conversation_id: str, user: ConsoleUser, pause_bot: Callable[[], None]
+) -> ClaimResult:
+    """Take a conversation over; exactly one of several simultaneous claims wins.
+
+    Agents claim what waits in the queue; supervisors may also take over a conversation
+    the bot is still running (or one that was resolved), and ``pause_bot`` silences the
+    bot then. It runs inside the transaction: if Rasa cannot be reached the claim is
+    rolled back (the error propagates) and nothing is half done.
+    """
+    claimable = ("escalated", "bot", "resolved") if user.can("supervisor") else ("escalated",)
     with store.session() as session:
-        current = session.get(Conversation, conversation_id)
-        if current is None:
+        previous = session.scalar(
+            select(Conversation.status).where(Conversation.id == conversation_id)
+        )
+        if previous is None:
             return ClaimResult(False, None, None)
-        previous = current.status
         result: Any = session.execute(
             update(Conversation)
             .where(
                 Conversation.id == conversation_id,
-                Conversation.status != "agent",
+                Conversation.status.in_(claimable),
                 Conversation.agent.is_(None),
             )
             .values(status="agent", agent=user.username, claimed_at=datetime.now(UTC))
@@ -154,25 +171,41 @@ def claim(store: Store, conversation_id: str, user: ConsoleUser) -> ClaimResult:
         )
         if result.rowcount == 1:
             _audit(session, user.username, "claim", conversation_id, previous_status=previous)
+            if previous != "escalated":
+                pause_bot()
             return ClaimResult(True, user.username, previous)
     with store.session() as session:
         owner = session.scalar(select(Conversation.agent).where(Conversation.id == conversation_id))
     return ClaimResult(False, owner, previous)
 
 
-def owner_of(store: Store, conversation_id: str) -> str | None:
-    with store.session() as session:
-        return session.scalar(select(Conversation.agent).where(Conversation.id == conversation_id))
-
-
 def may_act(store: Store, user: ConsoleUser, conversation_id: str) -> bool:
-    """Replies and hand-backs: the owner, or a supervisor stepping in."""
-    return owner_of(store, conversation_id) == user.username or user.can("supervisor")
+    """Replies, hand-backs and resolving: on a claimed conversation, by its owner or by a
+    supervisor stepping in."""
+    with store.session() as session:
+        conversation = session.get(Conversation, conversation_id)
+        return _may_act(conversation, user)
 
 
-def record_agent_reply(store: Store, conversation_id: str, user: ConsoleUser, text: str) -> None:
+def _may_act(conversation: Conversation | None, user: ConsoleUser) -> bool:
+    if conversation is None or conversation.status != "agent":
+        return False
+    return conversation.agent == user.username or user.can("supervisor")
+
+
+def reply(
+    store: Store,
+    conversation_id: str,
+    user: ConsoleUser,
+    text: str,
+    deliver: Callable[[], None],
+) -> bool:
+    """Store an agent's reply and deliver it (inside the transaction: an undelivered reply
+    is not stored, and the error propagates). False: not this user's to answer."""
     now = datetime.now(UTC)
     with store.session() as session:
+        if not _may_act(session.get(Conversation, conversation_id), user):
+            return False
         session.add(
             Turn(
                 uid=str(uuid.uuid4()),
@@ -188,23 +221,48 @@ def record_agent_reply(store: Store, conversation_id: str, user: ConsoleUser, te
             update(Conversation).where(Conversation.id == conversation_id).values(updated_at=now)
         )
         _audit(session, user.username, "reply", conversation_id, characters=len(text))
+        session.flush()
+        deliver()
+        return True
 
 
-def release(store: Store, conversation_id: str, user: ConsoleUser, resolved: bool) -> None:
-    """Hand back to the bot, or resolve (close) the case; open escalations close too."""
+def release(
+    store: Store,
+    conversation_id: str,
+    user: ConsoleUser,
+    resolved: bool,
+    resume_bot: Callable[[], None],
+) -> bool:
+    """Hand back to the bot, or resolve (close) the case; open escalations close too.
+
+    ``resume_bot`` runs inside the transaction, after the conditional update that makes
+    a second hand-back find nothing to do: if Rasa fails, nothing changes here either.
+    False: not this user's to release (or released already).
+    """
     status = "resolved" if resolved else "bot"
+    ownership = Conversation.agent == user.username
     with store.session() as session:
-        session.execute(
+        result: Any = session.execute(
             update(Conversation)
-            .where(Conversation.id == conversation_id)
+            .where(
+                Conversation.id == conversation_id,
+                Conversation.status == "agent",
+                ownership if not user.can("supervisor") else Conversation.agent.is_not(None),
+            )
             .values(status=status, agent=None, claimed_at=None, updated_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False)
         )
+        if result.rowcount != 1:
+            return False
         session.execute(
             update(Escalation)
             .where(Escalation.conversation_id == conversation_id, Escalation.status == "open")
             .values(status="resolved" if resolved else "handed_back")
         )
         _audit(session, user.username, "resolve" if resolved else "hand_back", conversation_id)
+        session.flush()
+        resume_bot()
+        return True
 
 
 # -- labels ---------------------------------------------------------------------------
@@ -306,7 +364,7 @@ def review(store: Store, filters: ReviewFilter) -> list[dict[str, Any]]:
             {
                 "turn_id": turn.id,
                 "conversation_id": turn.conversation_id,
-                "created_at": _aware(turn.created_at).isoformat(),
+                "created_at": as_utc(turn.created_at).isoformat(),
                 "channel": channel,
                 "customer_text": turn.customer_text,
                 "intent": turn.intent,
@@ -360,7 +418,7 @@ def _turn_detail(turn: Turn) -> dict[str, Any]:
         "id": turn.id,
         "kind": turn.kind,
         "message_id": turn.message_id,
-        "created_at": _aware(turn.created_at).isoformat(),
+        "created_at": as_utc(turn.created_at).isoformat(),
         "customer_text": turn.customer_text,
         "intent": turn.intent,
         "confidence": turn.confidence,
@@ -401,7 +459,7 @@ def conversation_state(store: Store, conversation_id: str) -> dict[str, Any] | N
             "agent": conversation.agent,
             "escalations": [
                 {
-                    "created_at": _aware(e.created_at).isoformat(),
+                    "created_at": as_utc(e.created_at).isoformat(),
                     "reason_codes": e.reason_codes,
                     "brief": e.brief,
                     "gap": e.gap_probability,
@@ -424,7 +482,7 @@ def conversation_signature(store: Store, conversation_id: str) -> str:
             .where(Turn.conversation_id == conversation_id)
         )
         feedback = session.scalar(
-            select(func.count(Feedback.id)).where(and_(Feedback.conversation_id == conversation_id))
+            select(func.count(Feedback.id)).where(Feedback.conversation_id == conversation_id)
         )
     status = f"{conversation.status}:{conversation.agent}" if conversation else "none"
     return f"{status}|{turns}|{labels}|{feedback}"
@@ -437,7 +495,7 @@ def audit_log(store: Store, limit: int = 200) -> list[dict[str, Any]]:
         ).all()
         return [
             {
-                "created_at": _aware(e.created_at).isoformat(),
+                "created_at": as_utc(e.created_at).isoformat(),
                 "actor": e.actor,
                 "action": e.action,
                 "conversation_id": e.conversation_id,
@@ -449,7 +507,3 @@ def audit_log(store: Store, limit: int = 200) -> list[dict[str, Any]]:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

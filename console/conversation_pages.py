@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -25,7 +26,9 @@ MAX_IDEAL_ANSWER = 4_000
 NOTICES = {
     "claimed": "You own this conversation now: the bot stays silent until you hand it back.",
     "taken": "Someone else claimed this conversation first.",
-    "not_owner": "Only the agent who claimed this conversation (or a supervisor) can do that.",
+    "not_owner": "Only the agent who claimed this conversation (or a supervisor) can do that, "
+    "and only while it is claimed.",
+    "no_push": "This customer's channel cannot receive messages from an agent: nothing was sent.",
     "replied": "Sent.",
     "empty": "Write something first.",
     "too_long": f"A reply can have at most {MAX_REPLY} characters.",
@@ -43,7 +46,8 @@ def _conversation_id(request: Request) -> str:
 
 def _back(conversation_id: str, notice: str, **extra: str) -> Response:
     query = urlencode({"notice": notice, **extra})
-    return RedirectResponse(f"/conversations/{conversation_id}?{query}", status_code=303)
+    path = quote(conversation_id, safe="")  # ids come from customers' channels
+    return RedirectResponse(f"/conversations/{path}?{query}", status_code=303)
 
 
 def _knowledge_base(request: Request) -> KnowledgeBase:
@@ -78,7 +82,8 @@ async def _context(
         "pushes": can_receive_pushes(state["channel"]),
         "owner": state["agent"],
         "mine": state["agent"] == user.username,
-        "may_act": state["agent"] == user.username or (user.can("supervisor") and state["agent"]),
+        "may_act": state["status"] == "agent"
+        and (state["agent"] == user.username or user.can("supervisor")),
         "intents": [*intents, casework.OUT_OF_SCOPE],
         "conversation_feedback": await run_in_threadpool(
             casework.conversation_ratings, store, conversation_id
@@ -127,68 +132,69 @@ async def claim(request: Request, user: ConsoleUser) -> Response:
     store = request.app.state.store
     if not await _allowed(request, user, conversation_id):
         return render(request, "error.html", {"message": "Not yours to take."}, 404)
-    result = await run_in_threadpool(casework.claim, store, conversation_id, user)
+    pause = partial(_handoff(request).pause, conversation_id)
+    try:
+        result = await run_in_threadpool(casework.claim, store, conversation_id, user, pause)
+    except EngineError:
+        logger.exception("could not pause the bot in %s; not claimed", conversation_id)
+        return _back(conversation_id, "rasa_down")
     if not result.won:
         return _back(conversation_id, "taken", owner=result.owner or "")
-    if result.previous_status != "escalated":  # the bot is still talking: silence it
-        try:
-            await run_in_threadpool(_handoff(request).pause, conversation_id)
-        except EngineError:
-            await run_in_threadpool(casework.release, store, conversation_id, user, False)
-            return _back(conversation_id, "rasa_down")
     return _back(conversation_id, "claimed")
-
-
-async def _may_act(request: Request, user: ConsoleUser, conversation_id: str) -> bool:
-    return await run_in_threadpool(casework.may_act, request.app.state.store, user, conversation_id)
 
 
 @requires("agent")
 async def reply(request: Request, user: ConsoleUser) -> Response:
     conversation_id = _conversation_id(request)
-    if not await _may_act(request, user, conversation_id):
-        return _back(conversation_id, "not_owner")
+    store = request.app.state.store
+    state = await run_in_threadpool(casework.conversation_state, store, conversation_id)
+    if state is None:
+        return render(request, "error.html", {"message": "No such conversation."}, 404)
+    if not can_receive_pushes(state["channel"]):
+        return _back(conversation_id, "no_push")
     text = str((await request.form()).get("text") or "").strip()
     if not text:
         return _back(conversation_id, "empty")
     if len(text) > MAX_REPLY:
         return _back(conversation_id, "too_long")
+    deliver = partial(_handoff(request).reply, conversation_id, user, text)
     try:
-        await run_in_threadpool(_handoff(request).reply, conversation_id, user, text)
+        sent = await run_in_threadpool(casework.reply, store, conversation_id, user, text, deliver)
     except EngineError:
         logger.exception("agent reply in %s not delivered", conversation_id)
         return _back(conversation_id, "rasa_down")
-    await run_in_threadpool(
-        casework.record_agent_reply, request.app.state.store, conversation_id, user, text
-    )
-    return _back(conversation_id, "replied")
+    return _back(conversation_id, "replied" if sent else "not_owner")
+
+
+async def _release(request: Request, user: ConsoleUser, resolved: bool) -> Response:
+    conversation_id = _conversation_id(request)
+    handoff = _handoff(request)
+    if resolved:
+        resume = partial(handoff.resolve, conversation_id)
+    else:
+        message = str((await request.form()).get("message") or "").strip()[:MAX_REPLY]
+        resume = partial(handoff.hand_back, conversation_id, user, message or None)
+    store = request.app.state.store
+    try:
+        done = await run_in_threadpool(
+            casework.release, store, conversation_id, user, resolved, resume
+        )
+    except EngineError:
+        logger.exception("could not resume the bot in %s", conversation_id)
+        return _back(conversation_id, "rasa_down")
+    if not done:
+        return _back(conversation_id, "not_owner")
+    return _back(conversation_id, "resolved" if resolved else "handed_back")
 
 
 @requires("agent")
 async def hand_back(request: Request, user: ConsoleUser) -> Response:
-    conversation_id = _conversation_id(request)
-    if not await _may_act(request, user, conversation_id):
-        return _back(conversation_id, "not_owner")
-    message = str((await request.form()).get("message") or "").strip()[:MAX_REPLY]
-    try:
-        await run_in_threadpool(_handoff(request).hand_back, conversation_id, user, message or None)
-    except EngineError:
-        return _back(conversation_id, "rasa_down")
-    await run_in_threadpool(casework.release, request.app.state.store, conversation_id, user, False)
-    return _back(conversation_id, "handed_back")
+    return await _release(request, user, resolved=False)
 
 
 @requires("agent")
 async def resolve(request: Request, user: ConsoleUser) -> Response:
-    conversation_id = _conversation_id(request)
-    if not await _may_act(request, user, conversation_id):
-        return _back(conversation_id, "not_owner")
-    try:
-        await run_in_threadpool(_handoff(request).resolve, conversation_id)
-    except EngineError:
-        return _back(conversation_id, "rasa_down")
-    await run_in_threadpool(casework.release, request.app.state.store, conversation_id, user, True)
-    return _back(conversation_id, "resolved")
+    return await _release(request, user, resolved=True)
 
 
 @requires("agent")

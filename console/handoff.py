@@ -13,8 +13,9 @@ from gapmodel.feedback import SATISFACTION_QUESTION, satisfaction_buttons
 from gapmodel.rasa_client import RasaClient
 
 # Rasa 3.6 channels whose output can receive messages pushed by the API (GUIDE).
+# Telegram's needs a small channel subclass first (its get_output_channel is broken).
 PUSH_CHANNELS = frozenset(
-    {"socketio", "callback", "slack", "facebook", "twilio", "rocketchat", "webex", "telegram"}
+    {"socketio", "callback", "slack", "facebook", "twilio", "rocketchat", "webex"}
 )
 FAILURES_SLOT = "gap_failures"  # actions/conversation.py: doubtful turns in a row
 # Resuming a paused conversation: a clean failure count, the bot awake, and listening.

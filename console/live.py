@@ -3,7 +3,8 @@
 Each open page gets a stream that looks for changes once a second (the database, and
 for a conversation also Rasa's tracker, where customer messages sent to a paused bot
 appear) and sends a ``changed`` event; the page's script then fetches the server-rendered
-part. An open stream also keeps its agent marked as online.
+part. Every 30 seconds the stream checks its session again (signed out, expired or
+disabled: the stream ends) and so keeps a signed-in agent marked as online.
 """
 
 from __future__ import annotations
@@ -17,26 +18,33 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from console import casework
-from console.auth import ConsoleUser, mark_present, requires
+from console.auth import SESSION_COOKIE, ConsoleUser, requires, session_user
 from gapmodel.errors import EngineError, StorageError
 
 POLL_SECONDS = 1.0
 KEEPALIVE_SECONDS = 15.0
-PRESENCE_SECONDS = 30.0
+SESSION_CHECK_SECONDS = 30.0  # = console.auth.PRESENCE_WRITE_INTERVAL
+
+
+def _still_signed_in(request: Request, role: str) -> bool:
+    """The stream's session is valid and its user still has ``role`` (marks presence)."""
+    user = session_user(request.app.state.store, request.cookies.get(SESSION_COOKIE))
+    return user is not None and user.can(role)
 
 
 async def _changes(
     request: Request, user: ConsoleUser, signature: Callable[[], str]
 ) -> AsyncIterator[str]:
-    store = request.app.state.store
     last: str | None = None
-    last_sent = last_presence = time.monotonic()
+    last_sent = last_check = time.monotonic()
     yield "retry: 3000\n\n"
     while not await request.is_disconnected():
         now = time.monotonic()
-        if now - last_presence >= PRESENCE_SECONDS:
-            await run_in_threadpool(mark_present, store, user.username)
-            last_presence = now
+        if now - last_check >= SESSION_CHECK_SECONDS:
+            if not await run_in_threadpool(_still_signed_in, request, "agent"):
+                yield "event: signed-out\ndata: {}\n\n"
+                return
+            last_check = now
         try:
             current: str | None = await run_in_threadpool(signature)
         except (StorageError, EngineError):

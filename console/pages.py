@@ -43,7 +43,10 @@ def render(
 
 
 def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
+    """Secure cookies when the console is served over https (behind a TLS proxy the
+    request itself looks like http, so the configured URL decides)."""
+    settings: Settings = request.app.state.settings
+    return settings.console_url.startswith("https://")
 
 
 def _local_path(target: str | None) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from gapmodel.feedback import CONVERSATION, REASONS, UP, parse_payload
+from gapmodel.feedback import CONVERSATION, REASONS, THUMBS, parse_payload
 
 PAUSE_TEXT = "The bot stopped and handed over: waiting for a person."
 RESUME_TEXT = "The bot is answering again."
@@ -44,7 +44,7 @@ def button_text(payload: str) -> str:
     if rating.kind == CONVERSATION:
         return f"rated the conversation {rating.rating}/5"
     reason = f": {REASONS[rating.reason]}" if rating.reason else ""
-    return f"rated the answer {'👍' if rating.rating == UP else '👎'}{reason}"
+    return f"rated the answer {THUMBS[rating.rating]}{reason}"
 
 
 def from_tracker(

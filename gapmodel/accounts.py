@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -63,19 +64,25 @@ def create_user(
     return Account(user.username, user.display_name, user.role, True)
 
 
-# Checked when the user name is unknown, so that the answer takes as long as for a
-# wrong password and does not reveal which names exist.
-_DUMMY_HASH = _hasher.hash("no such user: timing equaliser")
+@cache
+def _dummy_hash() -> str:
+    """Checked when the user name is unknown, so that the answer takes as long as for a
+    wrong password and does not reveal which names exist."""
+    return _hasher.hash("no such user: timing equaliser")
 
 
 def authenticate(store: Store, username: str, password: str) -> Account | None:
-    """The active account with this name and password, or None."""
+    """The active account with this name and password, or None.
+
+    The password is always checked, so the time taken says nothing about whether the
+    name exists or the account is disabled.
+    """
     with store.session() as session:
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
-            verify_password(_DUMMY_HASH, password)
+            verify_password(_dummy_hash(), password)
             return None
-        if not user.active or not verify_password(user.password_hash, password):
+        if not verify_password(user.password_hash, password) or not user.active:
             return None
         return Account(user.username, user.display_name, user.role, user.active)
 

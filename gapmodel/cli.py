@@ -77,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             level=settings.log_level.upper(),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        for chatty in ("alembic", "httpx"):  # every migration step / HTTP request at INFO
+            logging.getLogger(chatty).setLevel(logging.WARNING)
         handler: Handler = args.handler
         return handler(args, settings)
     except GapdeskError as exc:

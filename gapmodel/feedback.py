@@ -28,6 +28,8 @@ ANSWER = "answer"  # thumbs up/down on one bot answer
 CONVERSATION = "conversation"  # 1-5 for the whole conversation
 UP, DOWN = "up", "down"
 SATISFACTION_SCORES = ("1", "2", "3", "4", "5")
+# Words beside the thumbs: where no emoji font is installed a bare emoji is a box.
+THUMBS = {UP: "👍 Helpful", DOWN: "👎 Not helpful"}
 # What a thumbs down may say, by code (stored) and button title (shown).
 REASONS = {
     "wrong_topic": "It answered a different question",
@@ -66,8 +68,8 @@ def payload(**entities: str) -> str:
 def answer_buttons(turn_uid: str) -> list[dict[str, str]]:
     """Thumbs up and down for the answer stored as turn ``turn_uid``."""
     return [
-        {"title": "👍", "payload": payload(uid=turn_uid, rating=UP)},
-        {"title": "👎", "payload": payload(uid=turn_uid, rating=DOWN)},
+        {"title": THUMBS[UP], "payload": payload(uid=turn_uid, rating=UP)},
+        {"title": THUMBS[DOWN], "payload": payload(uid=turn_uid, rating=DOWN)},
     ]
 
 

@@ -8,12 +8,11 @@ so retraining can use it as an NLU example, a gap-model label, or an answer to w
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 
-from gapmodel.storage.models import GapScoreRow, Label, Turn
+from gapmodel.storage.models import GapScoreRow, Label, Turn, as_utc
 from gapmodel.storage.store import Store
 
 
@@ -47,7 +46,3 @@ def export_labels(store: Store) -> list[dict[str, Any]]:
             }
             for label, turn, score in rows
         ]
-
-
-def as_utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -51,7 +51,8 @@ def _stored_secret(path: Path) -> str:
 
 
 def sign_token(secret: str, lifetime: int = TOKEN_LIFETIME_SECONDS) -> str:
-    payload = {"user": {"username": "gapdesk", "role": "admin"}, "exp": int(time.time()) + lifetime}
+    now = int(time.time())
+    payload = {"user": {"username": "gapdesk", "role": "admin"}, "iat": now, "exp": now + lifetime}
     return jwt.encode(payload, secret, algorithm="HS256")
 
 

@@ -132,9 +132,12 @@ class Store:
         if session.scalar(select(Escalation.id).where(Escalation.uid == record["uid"])):
             return
         conversation = self._conversation(session, record)
-        conversation.status = "escalated"
-        conversation.agent = None  # handed back earlier, waiting for a person again
-        conversation.claimed_at = None
+        # An escalation recorded after a person claimed the conversation (a replay from
+        # the spool, a turn that was under way) must not take it from them.
+        if conversation.status != "agent":
+            conversation.status = "escalated"
+            conversation.agent = None
+            conversation.claimed_at = None
         conversation.updated_at = _time(record["created_at"])
         session.add(
             Escalation(

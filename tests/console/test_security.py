@@ -65,11 +65,29 @@ def test_a_lower_role_is_refused(app_factory, console_store, path, role) -> None
     assert client.post(path, data={"csrf_token": csrf}).status_code == 403
 
 
-def test_supervisor_pages_are_refused_to_agents(app_factory) -> None:
-    client = app_factory()
-    sign_in(client, "agent")
-    assert client.get("/review").status_code == 403
-    assert client.get("/admin/users").status_code == 403
+PAGES = {
+    "/queue": "agent",
+    "/queue/table": "agent",
+    "/queue/live": "agent",
+    "/conversations/c1": "agent",
+    "/conversations/c1/parts": "agent",
+    "/conversations/c1/live": "agent",
+    "/review": "supervisor",
+    "/audit": "supervisor",
+    "/admin/users": "admin",
+}
+
+
+@pytest.mark.parametrize(("path", "role"), PAGES.items())
+def test_pages_need_a_session_and_the_role(app_factory, console_store, path, role) -> None:  # noqa: ANN001
+    escalate(console_store, "c1")
+    stranger = app_factory()
+    response = stranger.get(path)
+    assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
+    if role in ROLE_BELOW:
+        client = app_factory()
+        sign_in(client, ROLE_BELOW[role])
+        assert client.get(path).status_code == 403
 
 
 def test_a_customer_script_is_shown_as_text(app_factory, console_store, rasa) -> None:

@@ -79,7 +79,9 @@ def test_simultaneous_claims_have_exactly_one_winner(console_store) -> None:
     escalate(console_store, "c4")
     agents = [ConsoleUser(f"agent{i}", f"A{i}", "agent", "t") for i in range(8)]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(lambda a: casework.claim(console_store, "c4", a), agents))
+        results = list(
+            pool.map(lambda a: casework.claim(console_store, "c4", a, lambda: None), agents)
+        )
     winners = [r for r in results if r.won]
     assert len(winners) == 1
     assert {r.owner for r in results} == {winners[0].owner}
@@ -119,3 +121,78 @@ def test_labels_are_stored_and_exported(app_factory, console_store) -> None:
     [row] = export_labels(console_store)
     assert row["is_gap"] is True and row["author"] == "supervisor"
     assert row["text"] == "where is my refund?" and row["model_version"] == "gm-test"
+
+
+def test_only_a_claimed_conversation_can_be_answered_or_released(
+    app_factory, console_store, rasa
+) -> None:  # noqa: ANN001
+    escalate(console_store, "c7")
+    client = app_factory()
+    csrf = sign_in(client, "supervisor")
+    for action in ("reply", "hand-back", "resolve"):
+        response = client.post(
+            f"/conversations/c7/{action}", data={"csrf_token": csrf, "text": "x"}
+        )
+        assert "notice=not_owner" in response.headers["location"], action
+    assert rasa.events == {}
+    with console_store.session() as session:
+        assert session.get(Conversation, "c7").status == "escalated"  # type: ignore[union-attr]
+
+
+def test_agents_claim_the_queue_supervisors_also_take_over_the_bot(
+    app_factory, console_store, rasa
+) -> None:  # noqa: ANN001
+    escalate(console_store, "c8", decision="answer")  # the bot is still answering
+    agent, supervisor = app_factory(), app_factory()
+    agent_csrf, supervisor_csrf = sign_in(agent, "agent"), sign_in(supervisor, "supervisor")
+    refused = agent.post("/conversations/c8/claim", data={"csrf_token": agent_csrf})
+    assert refused.status_code == 404 and rasa.events == {}
+    taken = supervisor.post("/conversations/c8/claim", data={"csrf_token": supervisor_csrf})
+    assert "notice=claimed" in taken.headers["location"]
+    assert rasa.events["c8"] == [{"event": "pause"}]
+
+
+def test_rasa_down_leaves_claims_and_hand_backs_undone(app_factory, console_store, rasa) -> None:  # noqa: ANN001
+    escalate(console_store, "c9", decision="answer")
+    escalate(console_store, "c10")
+    client = app_factory()
+    csrf = sign_in(client, "supervisor")
+    client.post("/conversations/c10/claim", data={"csrf_token": csrf})
+    rasa.down = True
+    failed = client.post("/conversations/c9/claim", data={"csrf_token": csrf})
+    assert "notice=rasa_down" in failed.headers["location"]
+    client.post("/conversations/c10/hand-back", data={"csrf_token": csrf})
+    with console_store.session() as session:
+        c9, c10 = session.get(Conversation, "c9"), session.get(Conversation, "c10")
+        assert c9 is not None and (c9.status, c9.agent) == ("bot", None)
+        assert c10 is not None and (c10.status, c10.agent) == ("agent", "supervisor")
+        actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions == ["sign_in", "claim"]
+
+
+def test_replies_to_a_channel_that_cannot_receive_them_are_refused(
+    app_factory, console_store, rasa
+) -> None:  # noqa: ANN001
+    escalate(console_store, "c11")
+    with console_store.session() as session:
+        session.get(Conversation, "c11").channel = "rest"  # type: ignore[union-attr]
+    client = app_factory()
+    csrf = sign_in(client, "agent")
+    client.post("/conversations/c11/claim", data={"csrf_token": csrf})
+    response = client.post("/conversations/c11/reply", data={"csrf_token": csrf, "text": "hi"})
+    assert "notice=no_push" in response.headers["location"]
+    assert "cannot receive messages pushed" in client.get("/conversations/c11").text
+    assert rasa.events == {}
+
+
+def test_a_late_escalation_does_not_take_a_claimed_conversation(console_store) -> None:  # noqa: ANN001
+    escalate(console_store, "c12")
+    agent = ConsoleUser("agent", "Agent Person", "agent", "t")
+    assert casework.claim(console_store, "c12", agent, lambda: None).won
+    escalate(console_store, "c12")  # e.g. replayed from the spool after an outage
+    with console_store.session() as session:
+        conversation = session.get(Conversation, "c12")
+        assert conversation is not None and (conversation.status, conversation.agent) == (
+            "agent",
+            "agent",
+        )

@@ -33,9 +33,9 @@ def test_messages_verdicts_agents_and_pauses_in_order() -> None:
 
 def test_button_presses_read_as_words() -> None:
     turn = str(uuid.uuid4())
-    assert button_text(answer_buttons(turn)[1]["payload"]) == "rated the answer 👎"
+    assert button_text(answer_buttons(turn)[1]["payload"]) == "rated the answer 👎 Not helpful"
     reason = reason_buttons(turn)[0]
-    assert button_text(reason["payload"]) == f"rated the answer 👎: {reason['title']}"
+    assert button_text(reason["payload"]) == f"rated the answer 👎 Not helpful: {reason['title']}"
     assert button_text(satisfaction_buttons()[3]["payload"]) == "rated the conversation 4/5"
     assert button_text('/card_arrival{"x":1}') == "chose card_arrival"
 

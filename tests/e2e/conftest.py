@@ -187,7 +187,17 @@ def open_page(chromium: Any) -> Iterator[Callable[..., BrowserPage]]:
                 route.abort()
 
         context.route("**/*", guard)
-        return BrowserPage(context.new_page(), foreign)
+        page = context.new_page()
+        # WebSockets bypass routing: check where socket.io connects, too.
+        page.on(
+            "websocket",
+            lambda socket: (
+                None
+                if urlsplit(socket.url).hostname in ("127.0.0.1", "localhost")
+                else foreign.append(socket.url)
+            ),
+        )
+        return BrowserPage(page, foreign)
 
     yield open_
     for context in contexts:

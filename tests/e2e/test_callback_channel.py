@@ -87,6 +87,10 @@ def test_agent_replies_reach_a_callback_customer(start_bot, integration) -> None
     agent.post(f"{base}/reply", data={"csrf_token": csrf, "text": "Hi, Cara here."})
     assert next_text(received, "Cara here") == "Cara: Hi, Cara here."
 
+    customer_says("My card was used in a shop I've never been to")
+    time.sleep(3)
+    assert received.empty(), "the bot spoke while an agent owned the conversation"
+
     agent.post(f"{base}/hand-back", data={"csrf_token": csrf})
     customer_says("My new card still hasn't arrived, where is it?")
     assert next_text(received, "Standard delivery")

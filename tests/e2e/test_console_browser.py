@@ -48,10 +48,13 @@ def test_takeover_reply_answer_and_hand_back(bot: RunningBot, open_page) -> None
     agent.page.click("form.reply button[type=submit]")
     wait_for_bot_text(customer, "Dana: Hello, I'm Dana from the card team.")
 
+    bot_messages = customer.page.locator(".rw-response").count()
     say(customer, "Somebody used my card in a shop I've never been to")
     agent.page.locator(".transcript .msg.customer", has_text="a shop I've never been to").wait_for(
         timeout=WAIT_MS
     )
+    customer.page.wait_for_timeout(2000)
+    assert customer.page.locator(".rw-response").count() == bot_messages  # the bot kept quiet
     agent.screenshot("console-conversation")
 
     agent.page.fill("input[name=message]", "I've blocked the card; the bot can help with the rest.")

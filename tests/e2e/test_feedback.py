@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from actions.answer import HUMAN_NOBODY_ONLINE_TEXT, HUMAN_TEXT
 from actions.feedback import NOT_RECORDED_TEXT, REASON_QUESTION
 from gapmodel.accounts import create_user
-from gapmodel.feedback import REASONS, SATISFACTION_QUESTION
+from gapmodel.feedback import DOWN, REASONS, SATISFACTION_QUESTION, THUMBS, UP
 from gapmodel.storage.models import Feedback, Turn, User
 from tests.e2e.conftest import RunningBot
 
@@ -46,9 +46,9 @@ def test_thumbs_down_with_a_reason_is_stored_against_the_answered_turn(
     bot: RunningBot, conversation_id: str
 ) -> None:
     [answer] = bot.say(conversation_id, "my card still hasn't arrived")
-    assert [b["title"] for b in answer["buttons"]] == ["👍", "👎"]
+    assert [b["title"] for b in answer["buttons"]] == [THUMBS[UP], THUMBS[DOWN]]
 
-    [asked] = bot.say(conversation_id, _button(answer, "👎"))
+    [asked] = bot.say(conversation_id, _button(answer, THUMBS[DOWN]))
     assert asked["text"] == REASON_QUESTION
     assert bot.say(conversation_id, _button(asked, REASONS["incomplete"]))
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from actions.feedback import REASON_THANKS_TEXT
-from gapmodel.feedback import REASONS
+from gapmodel.feedback import DOWN, REASONS, THUMBS
 from gapmodel.storage.models import Feedback, Turn
 from tests.e2e.conftest import BrowserPage, RunningBot
 
@@ -45,7 +45,7 @@ def test_a_customer_rates_an_answer_down_with_a_reason(
     say(browser_page, "My new card still hasn't arrived, where is it?")
     wait_for_bot_text(browser_page, "Standard delivery takes 3-5 working days")
 
-    page.locator(".rw-reply", has_text="👎").last.click()
+    page.locator(".rw-reply", has_text=THUMBS[DOWN]).last.click()
     page.locator(".rw-reply", has_text=REASONS["wrong_topic"]).last.click(timeout=WAIT_MS)
     wait_for_bot_text(browser_page, REASON_THANKS_TEXT)
 
