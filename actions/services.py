@@ -126,6 +126,7 @@ def build_services(settings: Settings) -> Services:
 
     current = current_models(settings.models_path)
     model = GapModel.load(Path(current.get("gap_model", settings.models_path / "missing")))
+    model.warm_up()
     engine = make_engine(settings.database_url)
     store = Store(engine)
     recorder = Recorder(store, settings.var_path / "spool" / "records.jsonl")

@@ -116,6 +116,7 @@ def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     current = training.train(
         engine.Project(), settings.models_path, settings.var_path / "cache",
         folds=args.folds, force=args.force, semantic=settings.semantic_features == "on",
+        spacy_model=settings.spacy_model,
     )  # fmt: skip
     print(f"models: {current['rasa_model']}, {current['gap_model']}")
     return 0
@@ -235,6 +236,7 @@ def _cmd_benchmark(args: argparse.Namespace, settings: Settings) -> int:
         args.out,
         generic_out_of_scope=None if args.no_generic_oos else benchmark.GENERIC_OUT_OF_SCOPE,
         semantic=settings.semantic_features == "on",
+        spacy_model=settings.spacy_model,
     )
     print(json.dumps(report))
     return 0

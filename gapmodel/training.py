@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,8 +22,10 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import cross_val_predict
 
 from gapmodel import engine
+from gapmodel.coverage import DEFAULT_SPACY_MODEL
 from gapmodel.datasets import LabelledText, read_lines, read_rasa_nlu
 from gapmodel.features import GapFeaturizer, GapInput
+from gapmodel.knowledge import KnowledgeBase
 from gapmodel.scorer import GapClassifier, GapModel, data_hash
 
 logger = logging.getLogger(__name__)
@@ -33,6 +35,8 @@ CURRENT_FILE = "current.json"
 # Share of intents each cross-validation fold's NLU never sees: their messages teach
 # the gap model what a question without an intent looks like (see bot/nlu_predict.py).
 UNKNOWN_INTENT_SHARE = 0.2
+# Topics a clarification offers (actions/answer.py: CLARIFY_OPTIONS).
+CLARIFICATION_OPTIONS = 3
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,8 @@ def fold_features(
     train_texts: Sequence[str],
     train_labels: Sequence[str],
     semantic: bool = False,
+    spacy_model: str = DEFAULT_SPACY_MODEL,
+    answers: Mapping[str, str] | None = None,
 ) -> np.ndarray:
     """Features of cross-validated predictions, each fold measured against the other folds.
 
@@ -95,15 +101,30 @@ def fold_features(
     for fold in sorted({p.fold for p in predictions}):
         unknown = {p.unknown_intent for p in predictions if p.fold == fold and p.unknown_intent}
         keep = (train_folds != fold) & ~np.isin(labels, list(unknown))
-        featurizer = GapFeaturizer(semantic=semantic).fit(
+        featurizer = GapFeaturizer(semantic=semantic, spacy_model=spacy_model).fit(
             [t for t, k in zip(train_texts, keep, strict=True) if k],
             [lab for lab, k in zip(train_labels, keep, strict=True) if k],
             [p.text for p in predictions if p.is_out_of_scope_example and p.fold != fold],
+            {intent: text for intent, text in (answers or {}).items() if intent not in unknown},
         )
         members = [i for i, p in enumerate(predictions) if p.fold == fold]
         inputs = [as_input(predictions[i]) for i in members]
         blocks.update(zip(members, featurizer.transform(inputs), strict=True))
     return np.vstack([blocks[i] for i in range(len(predictions))])
+
+
+def clarification_hit_rate(predictions: Sequence[Prediction]) -> float | None:
+    """How often a clarification would offer the right topic when the intent is wrong.
+
+    Measured on cross-validated predictions of real intents that the NLU got wrong:
+    the share whose true intent is among the top ``CLARIFICATION_OPTIONS`` of the
+    ranking. The decision weighs a clarification's cost against this chance.
+    """
+    wrong = [p for p in predictions if p.is_gap and p.label != OOS_LABEL and not p.unknown_intent]
+    if not wrong:
+        return None
+    offered = sum(p.label in [name for name, _ in p.ranking[:CLARIFICATION_OPTIONS]] for p in wrong)
+    return round(offered / len(wrong), 4)
 
 
 def as_input(prediction: Prediction) -> GapInput:
@@ -116,15 +137,23 @@ def fit_gap_model(
     train_labels: Sequence[str],
     metadata: dict[str, Any] | None = None,
     semantic: bool = False,
+    spacy_model: str = DEFAULT_SPACY_MODEL,
+    answers: Mapping[str, str] | None = None,
 ) -> GapModel:
-    """Fit the gap classifier on cross-validated predictions; record held-out AUROC."""
-    X = fold_features(predictions, train_texts, train_labels, semantic)
+    """Fit the gap classifier on cross-validated predictions; record held-out AUROC.
+
+    ``answers`` (``{intent: answer text}``) count as what the bot knows about each
+    intent; a fold that hides an intent from its NLU hides its answer too.
+    """
+    X = fold_features(predictions, train_texts, train_labels, semantic, spacy_model, answers)
     y = np.array([int(p.is_gap) for p in predictions])
     classifier = GapClassifier()
     held_out = cross_val_predict(classifier, X, y, cv=5, method="predict_proba")[:, 1]
     classifier.fit(X, y)
     out_of_scope = [p.text for p in predictions if p.is_out_of_scope_example]
-    featurizer = GapFeaturizer(semantic=semantic).fit(train_texts, train_labels, out_of_scope)
+    featurizer = GapFeaturizer(semantic=semantic, spacy_model=spacy_model).fit(
+        train_texts, train_labels, out_of_scope, answers
+    )
     info = dict(metadata or {})
     info.update(
         {
@@ -136,6 +165,7 @@ def fit_gap_model(
             "nlu_cv_accuracy": round(
                 float(np.mean([not p.is_gap for p in predictions if p.label != OOS_LABEL])), 4
             ),
+            "clarification_hit_rate": clarification_hit_rate(predictions),
             "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
     )
@@ -162,6 +192,7 @@ def train(
     folds: int = 3,
     force: bool = False,
     semantic: bool = False,
+    spacy_model: str = DEFAULT_SPACY_MODEL,
 ) -> dict[str, str]:
     """Train what is missing for the current inputs; return the current model paths.
 
@@ -173,6 +204,8 @@ def train(
     cv_key = f"{files_hash(project.crossval_inputs())}-{folds}-{UNKNOWN_INTENT_SHARE}"
     cv_file = cache_dir / f"crossval-{cv_key}.jsonl"
     gap_version = files_hash(project.gap_model_inputs()) + ("-semantic" if semantic else "")
+    if spacy_model != DEFAULT_SPACY_MODEL:
+        gap_version += f"-{spacy_model}"
     gap_model_path = models_dir / f"gap-{gap_version}.joblib"
     if force:
         for path in (rasa_model, cv_file, gap_model_path):
@@ -203,6 +236,11 @@ def train(
             [e.label for e in examples],
             {"version": f"gap-{gap_version}", "training_data_hash": gap_version, "folds": folds},
             semantic,
+            spacy_model,
+            {
+                a.intent: a.text
+                for a in KnowledgeBase.load(project.root / project.knowledge_base).answers.values()
+            },
         )
         model.save(gap_model_path)
         logger.info(

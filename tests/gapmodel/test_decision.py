@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from gapmodel.costs import Costs
 from gapmodel.decision import (
     ANSWER,
     CLARIFY,
@@ -12,28 +15,46 @@ from gapmodel.decision import (
     Decision,
     Reason,
     decide,
+    decide_turn,
     read_signals,
 )
 from gapmodel.scorer import GapScore
+from gapmodel.settings import Settings
 
-ESCALATE_AT, CLARIFY_AT, MAX_FAILURES = 0.75, 0.45, 2
+MAX_FAILURES = 2
+# A wrong answer costs 10, an unneeded hand-over 20, a clarification 3; with a
+# clarification offering the right topic 70 % of the time, the cheapest action is:
+# answer below 3 / 7 = 0.43, escalate from 17 / 23 = 0.74, clarify in between.
+COSTS = Costs(missed_gap=10.0, handoff=20.0, clarification=3.0)
+HIT_RATE = 0.7
+CLARIFY_AT, ESCALATE_AT = 0.43, 0.74  # just above the break-even points
 
 
-def _score(probability: float) -> GapScore:
-    return GapScore(probability, reasons=[], model_version="t", latency_ms=1.0)
+def _score(
+    probability: float, hit_rate: float | None = HIT_RATE, intent: str | None = None
+) -> GapScore:
+    return GapScore(
+        probability,
+        reasons=[],
+        model_version="t",
+        latency_ms=1.0,
+        intent=intent,
+        clarification_hit_rate=hit_rate,
+    )
 
 
 def _decide(
     probability: float | None,
     signals: ConversationSignals | None = None,
     has_answer: bool = True,
+    costs: Costs = COSTS,
+    hit_rate: float = HIT_RATE,
 ) -> Decision:
     return decide(
-        None if probability is None else _score(probability),
+        None if probability is None else _score(probability, hit_rate),
         signals or ConversationSignals(),
         has_answer=has_answer,
-        escalate_threshold=ESCALATE_AT,
-        clarify_threshold=CLARIFY_AT,
+        costs=costs,
         max_failures=MAX_FAILURES,
     )
 
@@ -120,6 +141,97 @@ def test_high_gap_escalates() -> None:
 
 def test_middle_gap_clarifies() -> None:
     assert _decide(CLARIFY_AT) == Decision(CLARIFY, [Reason.DOUBTFUL])
+
+
+def test_just_below_the_break_even_points_the_cheaper_action_wins() -> None:
+    assert _decide(0.42).action == ANSWER
+    assert _decide(0.73).action == CLARIFY
+
+
+def test_a_tie_goes_to_the_safer_action() -> None:
+    # At p = 0.5 answering (5) and handing over (10 * 0.5) cost the same.
+    even = Costs(missed_gap=10.0, handoff=10.0, clarification=10.0)
+    assert even.cheapest(0.5, 0.0) == ESCALATE
+
+
+def test_expected_costs_follow_the_cost_model() -> None:
+    expected = COSTS.expected(0.5, 0.7)
+    assert expected == pytest.approx({ANSWER: 5.0, CLARIFY: 3.0 + 0.5 * 0.3 * 10, ESCALATE: 10.0})
+
+
+def test_a_clarification_that_rarely_offers_the_right_topic_is_not_worth_asking() -> None:
+    # With the right topic offered 20 % of the time, asking costs more than it saves:
+    # the bot answers up to the answer/escalate break-even 20 / 30, then hands over.
+    assert [_decide(p, hit_rate=0.2).action for p in (0.5, 0.66, 0.67)] == [
+        ANSWER,
+        ANSWER,
+        ESCALATE,
+    ]
+
+
+def test_a_costlier_missed_gap_makes_the_bot_more_careful() -> None:
+    careful = Costs(missed_gap=40.0, handoff=20.0, clarification=3.0)
+    assert _decide(0.2).action == ANSWER
+    assert _decide(0.2, costs=careful).action == CLARIFY
+    assert _decide(0.6, costs=careful).action == ESCALATE
+
+
+def test_free_hand_overs_always_escalate_a_possible_gap() -> None:
+    assert _decide(0.01, costs=Costs(missed_gap=10.0, handoff=0.0, clarification=3.0)) == (
+        Decision(ESCALATE, [Reason.HIGH_GAP])
+    )
+
+
+def test_a_score_without_the_models_hit_rate_uses_the_default_estimate() -> None:
+    score = _score(0.6, hit_rate=None)
+    decision = decide(score, ConversationSignals(), True, COSTS, MAX_FAILURES)
+    assert decision.action == CLARIFY
+
+
+def _settings(tmp_path: Path, costs_yaml: str | None) -> Settings:
+    path = tmp_path / "costs.yml"
+    if costs_yaml is not None:
+        path.write_text(costs_yaml, encoding="utf-8")
+    return Settings(
+        cost_missed_gap=10.0, cost_handoff=20.0, cost_clarification=3.0, intent_costs_file=str(path)
+    )
+
+
+def test_per_intent_costs_override_the_settings_for_that_intent_only(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, "lost_or_stolen_card:\n  missed_gap: 100\n")
+    for intent, expected in (("lost_or_stolen_card", CLARIFY), ("card_arrival", ANSWER)):
+        decision = decide_turn(_score(0.3, intent=intent), "my card", [], 0, True, settings)
+        assert decision.action == expected, intent
+
+
+def test_a_missing_per_intent_costs_file_means_no_overrides(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, None)
+    decision = decide_turn(_score(0.3, intent="card_arrival"), "my card", [], 0, True, settings)
+    assert decision.action == ANSWER
+
+
+@pytest.mark.parametrize(
+    "costs_yaml",
+    ["- a list\n", "card_arrival:\n  misssed_gap: 5\n", "card_arrival: {handoff: -1}\n"],
+)
+def test_a_malformed_per_intent_costs_file_is_a_configuration_error(
+    tmp_path: Path, costs_yaml: str
+) -> None:
+    from gapmodel.errors import ConfigurationError
+
+    settings = _settings(tmp_path, costs_yaml)
+    with pytest.raises(ConfigurationError, match="costs"):
+        decide_turn(_score(0.3, intent="card_arrival"), "my card", [], 0, True, settings)
+
+
+def test_the_default_costs_keep_the_earlier_thresholds_for_a_typical_hit_rate() -> None:
+    # BANKING77's cross-validated hit rate is 0.68: clarify from ~0.45, escalate from ~0.73.
+    settings = Settings()
+    actions = [
+        decide_turn(_score(p, hit_rate=0.68), "where is my card", [], 0, True, settings).action
+        for p in (0.40, 0.46, 0.70, 0.76)
+    ]
+    assert actions == [ANSWER, CLARIFY, CLARIFY, ESCALATE]
 
 
 def test_middle_gap_after_repeated_failures_escalates() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sklearn.exceptions import NotFittedError
 
+from gapmodel.coverage import COVERAGE_FEATURE_NAMES
 from gapmodel.features import FEATURE_NAMES, GapFeaturizer, GapInput, ranking_features
 
 TRAINING = [
@@ -116,7 +117,38 @@ def test_semantic_features_rank_a_paraphrase_above_an_unrelated_message() -> Non
     assert paraphrase["meaning_predicted_intent"] > unrelated["meaning_predicted_intent"]
 
 
-def test_without_semantic_features_only_the_lexical_ones_are_made(
+def test_without_semantic_features_only_the_lexical_and_coverage_ones_are_made(
     featurizer: GapFeaturizer,
 ) -> None:
-    assert featurizer.feature_names_ == FEATURE_NAMES
+    assert featurizer.feature_names_ == FEATURE_NAMES + COVERAGE_FEATURE_NAMES
+
+
+def test_a_message_like_the_intent_as_a_whole_is_nearer_its_centroid(
+    featurizer: GapFeaturizer,
+) -> None:
+    typical = _features(featurizer, "my new card has not arrived", "card_arrival")
+    other = _features(featurizer, "my new card has not arrived", "exchange_rate")
+    assert typical["centroid_predicted_intent"] > other["centroid_predicted_intent"]
+    assert _features(featurizer, "my card", "no_such_intent")["centroid_predicted_intent"] == 0.0
+
+
+def test_words_the_intent_never_uses_are_uncovered(featurizer: GapFeaturizer) -> None:
+    # spaCy lemmas: "arrived" and "cards" are what card_arrival examples say ("arrive").
+    covered = _features(featurizer, "my cards arrived", "card_arrival")
+    assert covered["uncovered_lemma_share"] == 0.0
+    # "cheque" is unknown to every intent, "rate" only to card_arrival.
+    cheque = _features(featurizer, "can I deposit a cheque at the rate", "card_arrival")
+    assert cheque["uncovered_lemma_share"] == 1.0
+    assert cheque["unknown_lemma_share"] == pytest.approx(2 / 3)
+
+
+def test_answers_count_as_what_the_bot_knows_about_an_intent() -> None:
+    texts, labels = zip(*TRAINING, strict=True)
+    answers = {"card_arrival": "Cards are delivered by post within a week."}
+    featurizer = GapFeaturizer().fit(list(texts), list(labels), answers=answers)
+    assert _features(featurizer, "delivered by post", "card_arrival")["uncovered_lemma_share"] == 0
+
+
+def test_redaction_masks_are_not_words_of_the_message(featurizer: GapFeaturizer) -> None:
+    masked = _features(featurizer, "my card [CARD] has not arrived", "card_arrival")
+    assert masked["uncovered_lemma_share"] == 0.0

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
@@ -9,7 +10,7 @@ from sklearn.utils.estimator_checks import check_estimator
 
 from gapmodel.errors import ModelNotTrainedError
 from gapmodel.features import GapFeaturizer, GapInput
-from gapmodel.scorer import GapClassifier, GapModel
+from gapmodel.scorer import GapClassifier, GapModel, explain
 
 
 def test_gap_classifier_follows_the_scikit_learn_contract() -> None:
@@ -82,6 +83,47 @@ def test_model_round_trips_through_a_file(tmp_path: Path) -> None:
     assert loaded.score(item).probability == pytest.approx(model.score(item).probability)
 
 
+def test_loading_a_model_of_another_version_says_to_retrain(tmp_path: Path) -> None:
+    model = _model()
+    joblib.dump(model, tmp_path / "old.joblib")  # saved without the format of this code
+    with pytest.raises(ModelNotTrainedError, match="another version"):
+        GapModel.load(tmp_path / "old.joblib")
+
+
 def test_loading_a_missing_model_says_how_to_train(tmp_path: Path) -> None:
     with pytest.raises(ModelNotTrainedError, match="gapdesk train"):
         GapModel.load(tmp_path / "missing.joblib")
+
+
+def _reasons_pushed_by(feature: str, item: GapInput) -> list[str]:
+    """The reason texts when only ``feature`` pushed the score up."""
+    model = _model()
+    names = model.featurizer.feature_names_
+    values = model.featurizer.transform([item])[0]
+    pushes = np.array([1.0 if name == feature else 0.0 for name in names])
+    return [r.text for r in explain(item, values, pushes, model.featurizer)]
+
+
+def test_a_question_no_answer_covers_is_explained_by_its_words() -> None:
+    item = GapInput("can I deposit cheques here", [("top_up", 0.6), ("card_arrival", 0.3)])
+    assert _reasons_pushed_by("unknown_lemma_share", item) == [
+        "the question mentions 'deposit' and 'cheque'; no answer covers them"
+    ]
+
+
+def test_words_of_another_topic_are_named_with_the_predicted_intent() -> None:
+    item = GapInput("transfer money to my card", [("card_arrival", 0.6), ("top_up", 0.3)])
+    assert _reasons_pushed_by("uncovered_lemma_share", item) == [
+        "the question mentions 'transfer' and 'money', which the card_arrival answer and "
+        "examples never mention"
+    ]
+
+
+def test_warming_up_loads_the_spacy_pipeline() -> None:
+    """The first customer's score must not pay for loading spaCy (its time budget is short)."""
+    from gapmodel import coverage
+
+    model = _model()
+    coverage._readers.clear()  # as in a fresh action server
+    model.warm_up()
+    assert coverage._readers and all(r._nlp is not None for r in coverage._readers.values())

@@ -23,13 +23,13 @@ def test_environment_overrides_with_type_conversion() -> None:
     settings = load_settings(
         environ={
             "GAPDESK_ACTION_SERVER_PORT": "6000",
-            "GAPDESK_ESCALATE_THRESHOLD": "0.9",
+            "GAPDESK_COST_HANDOFF": "9",
             "GAPDESK_RASA_URL": "http://rasa:5005",
         },
         dotenv=None,
     )
     assert settings.action_server_port == 6000
-    assert settings.escalate_threshold == 0.9
+    assert settings.cost_handoff == 9.0
     assert settings.rasa_url == "http://rasa:5005"
 
 
@@ -64,22 +64,16 @@ def test_invalid_int_is_a_configuration_error() -> None:
 
 
 def test_invalid_float_is_a_configuration_error() -> None:
-    with pytest.raises(ConfigurationError, match="GAPDESK_CLARIFY_THRESHOLD"):
-        load_settings(environ={"GAPDESK_CLARIFY_THRESHOLD": "high"}, dotenv=None)
-
-
-def test_clarify_above_escalate_threshold_is_a_configuration_error() -> None:
-    environ = {"GAPDESK_CLARIFY_THRESHOLD": "0.8", "GAPDESK_ESCALATE_THRESHOLD": "0.6"}
-    with pytest.raises(ConfigurationError, match="threshold"):
-        load_settings(environ=environ, dotenv=None)
+    with pytest.raises(ConfigurationError, match="GAPDESK_COST_CLARIFICATION"):
+        load_settings(environ={"GAPDESK_COST_CLARIFICATION": "high"}, dotenv=None)
 
 
 @pytest.mark.parametrize(
     "environ",
-    [{"GAPDESK_ESCALATE_THRESHOLD": "1.5"}, {"GAPDESK_CLARIFY_THRESHOLD": "-0.1"}],
+    [{"GAPDESK_COST_MISSED_GAP": "-1"}, {"GAPDESK_COST_HANDOFF": "-0.1"}],
 )
-def test_threshold_outside_zero_to_one_is_a_configuration_error(environ: dict[str, str]) -> None:
-    with pytest.raises(ConfigurationError):
+def test_a_negative_cost_is_a_configuration_error(environ: dict[str, str]) -> None:
+    with pytest.raises(ConfigurationError, match="must not be negative"):
         load_settings(environ=environ, dotenv=None)
 
 

@@ -3,7 +3,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gapmodel.training import OOS_LABEL, Prediction, fit_gap_model, read_predictions
+from gapmodel.features import GapInput
+from gapmodel.training import (
+    OOS_LABEL,
+    Prediction,
+    clarification_hit_rate,
+    fit_gap_model,
+    read_predictions,
+)
 
 TRAIN = [
     ("my card has not arrived yet", "card_arrival"),
@@ -51,6 +58,24 @@ def test_fit_gap_model_records_version_and_metrics() -> None:
     assert 0 < model.metadata["gap_rate"] < 1
     assert model.metadata["cv_auroc"] > 0.8
     assert model.metadata["rows"] == len(_predictions())
+    # Every wrong prediction ranks the true intent second: a clarification offers it.
+    assert model.metadata["clarification_hit_rate"] == 1.0
+    score = model.score(GapInput("where is my card", [("card_arrival", 0.9), ("top_up", 0.1)]))
+    assert score.intent == "card_arrival"
+    assert score.clarification_hit_rate == 1.0
+
+
+def test_clarification_hit_rate_counts_wrong_intents_with_the_true_one_offered() -> None:
+    ranking = [("a", 0.5), ("b", 0.2), ("c", 0.1), ("d", 0.1)]
+    predictions = [
+        Prediction("x", "a", 0, ranking),  # right: not counted
+        Prediction("x", "c", 0, ranking),  # wrong, offered third
+        Prediction("x", "d", 0, ranking),  # wrong, not offered
+        Prediction("x", OOS_LABEL, 0, ranking),  # out of scope: no topic to offer
+        Prediction("x", OOS_LABEL, 0, ranking, unknown_intent="e"),  # hidden intent
+    ]
+    assert clarification_hit_rate(predictions) == 0.5
+    assert clarification_hit_rate(predictions[:1]) is None
 
 
 def test_read_predictions(tmp_path: Path) -> None:

