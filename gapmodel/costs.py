@@ -69,11 +69,19 @@ def default_costs(settings: Settings) -> Costs:
 
 
 def costs_for(intent: str | None, settings: Settings) -> Costs:
-    """The costs that apply to answering ``intent``: the settings, with its overrides."""
+    """The costs that apply to answering ``intent``: the settings, with its overrides.
+
+    ``gapdesk up`` refuses to start with a malformed file; one broken while the bot runs
+    is logged and the default costs apply, so the customer still gets a decision.
+    """
     costs = default_costs(settings)
     if not settings.intent_costs_file or intent is None:
         return costs
-    overrides = intent_overrides(Path(settings.intent_costs_file))
+    try:
+        overrides = intent_overrides(Path(settings.intent_costs_file))
+    except ConfigurationError:
+        logger.exception("per-intent costs unreadable: using the default costs")
+        return costs
     return replace(costs, **overrides.get(intent, {}))
 
 

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from gapmodel import engine
+from gapmodel.costs import intent_overrides
 from gapmodel.errors import EngineError, GapdeskError
 from gapmodel.rasa_client import jwt_secret
 from gapmodel.settings import Settings
@@ -125,6 +126,8 @@ def build_services(
     current = current_models(settings.models_path)
     if not current:
         raise EngineError("no trained bot: run `gapdesk train` (or `make run`)")
+    if settings.intent_costs_file:  # a malformed file stops the start, with its reason
+        intent_overrides(Path(settings.intent_costs_file))
     actions_url = f"http://127.0.0.1:{settings.action_server_port}"
     env = {**os.environ, **settings.as_environ()}
     env.update(
