@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -184,8 +185,7 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
         if self.domain_classifier_ is None:
             oos_probability = np.zeros(len(inputs))
         else:
-            texts = [item.text for item in inputs]
-            oos_probability = self.domain_classifier_.predict_proba(texts)[:, 1]
+            oos_probability = self._out_of_scope_probability([item.text for item in inputs])
         rows = [
             [*self._row(item, sims, oos), p_oos, self._centroid_similarity(item, vector)]
             for item, sims, oos, p_oos, vector in zip(
@@ -197,6 +197,19 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
         if self.semantic_:
             blocks.append(self._semantic(inputs))
         return np.hstack(blocks)
+
+    def _out_of_scope_probability(self, texts: list[str]) -> np.ndarray:
+        """The domain classifier's P(out of scope), computed from its fitted parts.
+
+        The same numbers as ``domain_classifier_.predict_proba``, without the input
+        checks of each pipeline step: those cost a millisecond per message, a sixth of
+        a score (tests/gapmodel/test_features.py checks both agree).
+        """
+        pipeline: Any = self.domain_classifier_
+        union, classifier = pipeline[0], pipeline[-1]
+        vectors = sparse.hstack([step.transform(texts) for _, step in union.transformer_list])
+        logits = vectors @ classifier.coef_[0] + classifier.intercept_[0]
+        return np.asarray(1.0 / (1.0 + np.exp(-logits)), dtype=float).ravel()
 
     def _semantic(self, inputs: Sequence[GapInput]) -> np.ndarray:
         encoder = shared_encoder()

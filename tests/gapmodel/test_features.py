@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
 
@@ -152,3 +153,14 @@ def test_answers_count_as_what_the_bot_knows_about_an_intent() -> None:
 def test_redaction_masks_are_not_words_of_the_message(featurizer: GapFeaturizer) -> None:
     masked = _features(featurizer, "my card [CARD] has not arrived", "card_arrival")
     assert masked["uncovered_lemma_share"] == 0.0
+
+
+def test_the_fast_domain_probability_equals_the_pipelines() -> None:
+    texts, labels = zip(*TRAINING, strict=True)
+    out_of_scope = ["what is the weather today", "tell me a joke", "who won the match"]
+    featurizer = GapFeaturizer().fit(list(texts), list(labels), out_of_scope)
+    assert featurizer.domain_classifier_ is not None
+    texts = ("my card has not arrived", "what is the weather like", "", "top up ??")
+    expected = featurizer.domain_classifier_.predict_proba(texts)[:, 1]
+    fast = featurizer._out_of_scope_probability(list(texts))
+    np.testing.assert_allclose(fast, expected, rtol=1e-9)
