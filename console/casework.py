@@ -379,6 +379,44 @@ def review(store: Store, filters: ReviewFilter) -> list[dict[str, Any]]:
         ]
 
 
+def search_conversations(store: Store, text: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Conversations whose id, or any stored message (customer, bot or agent), contains
+    ``text``; newest first, whatever their status."""
+    pattern = "%" + _escape_like(text) + "%"
+    matching_turns = (
+        select(Turn.conversation_id)
+        .where(
+            or_(
+                Turn.customer_text.ilike(pattern, escape="\\"),
+                Turn.answer_text.ilike(pattern, escape="\\"),
+            )
+        )
+        .distinct()
+    )
+    query = (
+        select(Conversation)
+        .where(
+            or_(
+                Conversation.id.ilike(pattern, escape="\\"),
+                Conversation.id.in_(matching_turns),
+            )
+        )
+        .order_by(Conversation.updated_at.desc())
+        .limit(limit)
+    )
+    with store.session() as session:
+        return [
+            {
+                "id": c.id,
+                "channel": c.channel,
+                "status": c.status,
+                "agent": c.agent,
+                "updated_at": as_utc(c.updated_at).isoformat(),
+            }
+            for c in session.scalars(query)
+        ]
+
+
 def filter_choices(store: Store) -> dict[str, list[str]]:
     """Intents and channels that occur, for the review filters."""
     with store.session() as session:

@@ -175,8 +175,13 @@ async def review_page(request: Request, user: ConsoleUser) -> Response:
     store = request.app.state.store
     rows = await run_in_threadpool(casework.review, store, filters)
     choices = await run_in_threadpool(casework.filter_choices, store)
+    found = []
+    if filters.search:
+        found = await run_in_threadpool(casework.search_conversations, store, filters.search)
     return render(
-        request, "review.html", {"rows": rows, "choices": choices, "params": dict(params)}
+        request,
+        "review.html",
+        {"rows": rows, "choices": choices, "params": dict(params), "conversations": found},
     )
 
 

@@ -196,3 +196,24 @@ def test_a_late_escalation_does_not_take_a_claimed_conversation(console_store) -
             "agent",
             "agent",
         )
+
+
+def test_search_finds_conversations_in_any_state_by_any_message(
+    app_factory, console_store, rasa
+) -> None:  # noqa: ANN001
+    escalate(console_store, "c13", text="my refund of 100% is late")  # escalated
+    escalate(console_store, "c14", text="where is my card", decision="answer")
+    client = app_factory()
+    csrf = sign_in(client, "supervisor")
+    client.post("/conversations/c13/claim", data={"csrf_token": csrf})
+    client.post("/conversations/c13/reply", data={"csrf_token": csrf, "text": "Refund sent today"})
+
+    def found(query: str) -> list[str]:
+        return [c["id"] for c in casework.search_conversations(console_store, query)]
+
+    assert found("100%") == ["c13"]  # a customer's words, wildcards taken literally
+    assert found("sent today") == ["c13"]  # an agent's reply
+    assert found("c14") == ["c14"]  # an id
+    assert found("_") == []
+    page = client.get("/review", params={"q": "refund"})
+    assert "/conversations/c13" in page.text and "Conversations mentioning" in page.text
