@@ -179,6 +179,28 @@ def claim(
     return ClaimResult(False, owner, previous)
 
 
+def take_from(store: Store, conversation_id: str, user: ConsoleUser, owner: str) -> bool:
+    """A supervisor takes a claimed conversation from its owner (gone home, stuck);
+    the bot stays paused. False when ``owner`` no longer owns it."""
+    if not user.can("supervisor"):
+        return False
+    with store.session() as session:
+        result: Any = session.execute(
+            update(Conversation)
+            .where(
+                Conversation.id == conversation_id,
+                Conversation.status == "agent",
+                Conversation.agent == owner,
+            )
+            .values(agent=user.username, claimed_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            return False
+        _audit(session, user.username, "reassign", conversation_id, taken_from=owner)
+        return True
+
+
 def may_act(store: Store, user: ConsoleUser, conversation_id: str) -> bool:
     """Replies, hand-backs and resolving: on a claimed conversation, by its owner or by a
     supervisor stepping in."""

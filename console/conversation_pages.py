@@ -132,6 +132,10 @@ async def claim(request: Request, user: ConsoleUser) -> Response:
     store = request.app.state.store
     if not await _allowed(request, user, conversation_id):
         return render(request, "error.html", {"message": "Not yours to take."}, 404)
+    owner = str((await request.form()).get("take_from") or "")
+    if owner:  # a supervisor taking a claimed conversation from its owner
+        taken = await run_in_threadpool(casework.take_from, store, conversation_id, user, owner)
+        return _back(conversation_id, "claimed" if taken else "taken", owner=owner)
     pause = partial(_handoff(request).pause, conversation_id)
     try:
         result = await run_in_threadpool(casework.claim, store, conversation_id, user, pause)

@@ -217,3 +217,27 @@ def test_search_finds_conversations_in_any_state_by_any_message(
     assert found("_") == []
     page = client.get("/review", params={"q": "refund"})
     assert "/conversations/c13" in page.text and "Conversations mentioning" in page.text
+
+
+def test_a_supervisor_takes_a_conversation_from_its_owner(app_factory, console_store, rasa) -> None:  # noqa: ANN001
+    escalate(console_store, "c15")
+    agent, supervisor, other = app_factory(), app_factory(), app_factory()
+    agent_csrf = sign_in(agent, "agent")
+    supervisor_csrf, other_csrf = sign_in(supervisor, "supervisor"), sign_in(other, "agent2")
+    agent.post("/conversations/c15/claim", data={"csrf_token": agent_csrf})
+    assert "Take over from agent" in supervisor.get("/conversations/c15").text
+    refused = other.post(
+        "/conversations/c15/claim", data={"csrf_token": other_csrf, "take_from": "agent"}
+    )
+    assert "notice=taken" in refused.headers["location"]  # agents cannot take from agents
+    taken = supervisor.post(
+        "/conversations/c15/claim", data={"csrf_token": supervisor_csrf, "take_from": "agent"}
+    )
+    assert "notice=claimed" in taken.headers["location"]
+    late = agent.post("/conversations/c15/reply", data={"csrf_token": agent_csrf, "text": "hi"})
+    assert "notice=not_owner" in late.headers["location"]
+    assert rasa.events == {}  # the bot stayed paused; nothing was said
+    with console_store.session() as session:
+        assert session.get(Conversation, "c15").agent == "supervisor"  # type: ignore[union-attr]
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "reassign"))
+        assert event is not None and event.detail == {"taken_from": "agent"}
