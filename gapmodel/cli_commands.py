@@ -33,7 +33,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     )
 
     commands.add_parser(
-        "up", help="start the Rasa server and the action server (Ctrl-C stops both)"
+        "up", help="start the Rasa server, the action server and the console (Ctrl-C stops all)"
     ).set_defaults(handler=_cmd_up)
 
     score = commands.add_parser(
