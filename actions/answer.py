@@ -89,8 +89,9 @@ async def judge(
     """Score the NLU's reading of the message and decide what to do with it."""
     if services.settings.gap_scoring == "off":  # control group: answer what can be answered
         return None, Decision(ANSWER if answer else CLARIFY, [Reason.SCORING_OFF])
-    # The model sees the redacted text, so nothing it says in its reasons
-    # (unknown words, for example) can carry personal data into storage.
+    # The model sees the redacted text (card numbers, emails, phones masked), and its
+    # reasons never quote words that may name someone (gapmodel/coverage.py), as
+    # reasons are stored and shown to agents.
     score = await services.score(GapInput(redact(turn.text) or "", turn.ranking))
     decision = decide_turn(
         score,

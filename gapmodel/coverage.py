@@ -41,7 +41,17 @@ _MASK = re.compile(r"\[(?:CARD|IBAN|EMAIL|PHONE)\]")
 
 # Messages whose reading is kept for their explanation (one per concurrent score).
 _RECENT = 4
-Lemmas = tuple[str, ...]  # the content lemmas of a text, lower case, each once, in order
+
+
+class Lemmas(tuple[str, ...]):
+    """The content lemmas of a text, lower case, each once, in order.
+
+    ``private`` holds those that may identify a person (proper nouns, capitalised words
+    inside a sentence, numbers, addresses): they count as features like any other but
+    are never quoted in a reason an agent reads, which is stored.
+    """
+
+    private: frozenset[str] = frozenset()
 
 
 class TextReader:
@@ -100,12 +110,20 @@ def _unmasked(text: str) -> str:
 
 
 def _lemmas(doc: Any) -> Lemmas:
-    lemmas = [
-        (token.lemma_ or token.text).lower()
+    content = [
+        token
         for token in doc
         if token.is_alpha and not token.is_stop and len(token) > 1 and token.pos_ in _CONTENT_POS
     ]
-    return tuple(dict.fromkeys(lemmas))
+    lemmas = Lemmas(dict.fromkeys((t.lemma_ or t.text).lower() for t in content))
+    lemmas.private = frozenset((t.lemma_ or t.text).lower() for t in content if _personal(t))
+    return lemmas
+
+
+def _personal(token: Any) -> bool:
+    """A word that may name someone or something of theirs (a name, a street, a town)."""
+    named = token.pos_ == "PROPN" or (token.i > 0 and token.text[:1].isupper())
+    return bool(named or token.like_num or token.like_email or token.like_url)
 
 
 _readers: dict[str, TextReader] = {}
@@ -167,12 +185,14 @@ class CoverageFeaturizer(TransformerMixin, BaseEstimator):
 
     def uncovered(self, item: GapInput) -> tuple[list[str], list[str]]:
         """For explanations: the message's lemmas that no intent or answer uses, and
-        those that only the predicted intent's examples and answer do not use."""
+        those that only the predicted intent's examples and answer do not use; words
+        that may identify a person are left out (reasons are stored and shown)."""
         check_is_fitted(self, "intent_lemmas_")
         [lemmas] = shared_reader(self.spacy_model).read([item.text])
         covered = self.intent_lemmas_.get(item.intent or "", frozenset())
-        unknown = [lemma for lemma in lemmas if lemma not in self.known_lemmas_]
+        nameable = [lemma for lemma in lemmas if lemma not in lemmas.private]
+        unknown = [lemma for lemma in nameable if lemma not in self.known_lemmas_]
         elsewhere = [
-            lemma for lemma in lemmas if lemma not in covered and lemma in self.known_lemmas_
+            lemma for lemma in nameable if lemma not in covered and lemma in self.known_lemmas_
         ]
         return unknown, elsewhere

@@ -294,10 +294,14 @@ def _coverage_text(name: str, item: GapInput, featurizer: GapFeaturizer) -> str:
     """
     unknown, elsewhere = featurizer.coverage_.uncovered(item)
     if name == "unknown_lemma_share":
+        if not unknown:  # only words that may identify someone: not quoted
+            return "the question uses words no answer covers"
         them = "it" if len(unknown) == 1 else "them"
         return f"the question mentions {_quoted(unknown)}; no answer covers {them}"
     intent = item.intent or "no intent"
     words = [*unknown, *elsewhere]
+    if not words:
+        return f"the question uses words the {intent} answer and examples never mention"
     return (
         f"the question mentions {_quoted(words)}, "
         f"which the {intent} answer and examples never mention"

@@ -119,11 +119,24 @@ def test_words_of_another_topic_are_named_with_the_predicted_intent() -> None:
     ]
 
 
-def test_warming_up_loads_the_spacy_pipeline() -> None:
+def test_reasons_never_quote_words_that_may_identify_someone() -> None:
+    item = GapInput(
+        "I am John Smith of 12 Baker Street, Leeds: can I deposit cheques",
+        [("top_up", 0.6), ("card_arrival", 0.3)],
+    )
+    [reason] = _reasons_pushed_by("unknown_lemma_share", item)
+    assert reason == "the question mentions 'deposit' and 'cheque'; no answer covers them"
+    only_a_name = GapInput("Mr Ingleby Worthington", [("top_up", 0.6)])
+    assert _reasons_pushed_by("unknown_lemma_share", only_a_name) == [
+        "the question uses words no answer covers"
+    ]
+
+
+def test_warming_up_loads_the_spacy_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first customer's score must not pay for loading spaCy (its time budget is short)."""
     from gapmodel import coverage
 
     model = _model()
-    coverage._readers.clear()  # as in a fresh action server
+    monkeypatch.setattr(coverage, "_readers", {})  # as in a fresh action server
     model.warm_up()
     assert coverage._readers and all(r._nlp is not None for r in coverage._readers.values())
