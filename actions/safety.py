@@ -9,6 +9,7 @@ the conversation goes on. Anything else propagates to rasa-sdk, and Rasa's side
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from abc import ABCMeta, abstractmethod
 from typing import Any
@@ -18,6 +19,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import FAILURES_SLOT
+from actions.services import get_services
 from gapmodel.errors import GapdeskError
 
 logger = logging.getLogger(__name__)
@@ -38,6 +40,9 @@ class SafeAction(Action, metaclass=ABCMeta):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         try:
+            # The first call builds the services (loads the gap model and spaCy: seconds);
+            # off the event loop, so other conversations are answered meanwhile.
+            await asyncio.to_thread(get_services)
             return await self.act(dispatcher, tracker, domain)
         except GapdeskError:
             logger.exception("%s failed for conversation %s", self.name(), tracker.sender_id)

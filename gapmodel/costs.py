@@ -79,24 +79,33 @@ def costs_for(intent: str | None, settings: Settings) -> Costs:
         return costs
     try:
         overrides = intent_overrides(Path(settings.intent_costs_file))
-    except ConfigurationError:
-        logger.exception("per-intent costs unreadable: using the default costs")
+    except ConfigurationError as exc:
+        _warn_broken(str(exc))  # once per distinct problem, not once per turn
         return costs
     return replace(costs, **overrides.get(intent, {}))
+
+
+@lru_cache(maxsize=8)
+def _warn_broken(problem: str) -> None:
+    logger.error("%s; using the default costs until the file is fixed", problem)
 
 
 def intent_overrides(path: Path) -> dict[str, dict[str, float]]:
     """Per-intent cost overrides from ``path``; none when the file does not exist.
 
     Read once per version of the file (its modification time is part of the cache key),
-    so an edit takes effect without a restart and a turn never re-parses the YAML.
+    so an edit takes effect without a restart and a turn never re-parses the YAML, not
+    even a broken one (its error is kept and raised again).
     """
     try:
         modified = path.stat().st_mtime_ns
     except FileNotFoundError:
         _warn_missing(str(path))
         return {}
-    return _read_overrides(str(path), modified)
+    result = _read_overrides(str(path), modified)
+    if isinstance(result, ConfigurationError):
+        raise result
+    return result
 
 
 @lru_cache(maxsize=1)
@@ -105,7 +114,14 @@ def _warn_missing(path: str) -> None:
 
 
 @lru_cache(maxsize=4)
-def _read_overrides(path: str, modified: int) -> dict[str, dict[str, float]]:
+def _read_overrides(path: str, modified: int) -> dict[str, dict[str, float]] | ConfigurationError:
+    try:
+        return _parse_overrides(path)
+    except ConfigurationError as exc:
+        return exc
+
+
+def _parse_overrides(path: str) -> dict[str, dict[str, float]]:
     try:
         document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:

@@ -281,3 +281,21 @@ def test_banking_questions_that_mention_people_are_not_requests_for_one(text: st
 
 def test_repeating_a_short_reply_is_not_a_rephrase() -> None:
     assert not read_signals("thanks", ["thanks"], 0).rephrased
+
+
+def test_a_broken_costs_file_is_read_and_reported_once_per_version(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gapmodel import costs
+
+    settings = _settings(tmp_path, "card_arrival: {handoff: -1}\n")
+    parses = []
+    real_parse = costs._parse_overrides
+    monkeypatch.setattr(costs, "_parse_overrides", lambda p: parses.append(p) or real_parse(p))
+    costs._read_overrides.cache_clear()
+    costs._warn_broken.cache_clear()
+    with caplog.at_level("ERROR", logger="gapmodel.costs"):
+        for _ in range(5):
+            decide_turn(_score(0.3, intent="card_arrival"), "my card", [], 0, True, settings)
+    assert len(parses) == 1
+    assert len([r for r in caplog.records if "default costs" in r.getMessage()]) == 1
