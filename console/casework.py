@@ -201,18 +201,17 @@ def take_from(store: Store, conversation_id: str, user: ConsoleUser, owner: str)
         return True
 
 
-def may_act(store: Store, user: ConsoleUser, conversation_id: str) -> bool:
+def may_act(status: str, owner: str | None, user: ConsoleUser) -> bool:
     """Replies, hand-backs and resolving: on a claimed conversation, by its owner or by a
     supervisor stepping in."""
+    return status == "agent" and (owner == user.username or user.can("supervisor"))
+
+
+def channel_of(store: Store, conversation_id: str) -> str | None:
     with store.session() as session:
-        conversation = session.get(Conversation, conversation_id)
-        return _may_act(conversation, user)
-
-
-def _may_act(conversation: Conversation | None, user: ConsoleUser) -> bool:
-    if conversation is None or conversation.status != "agent":
-        return False
-    return conversation.agent == user.username or user.can("supervisor")
+        return session.scalar(
+            select(Conversation.channel).where(Conversation.id == conversation_id)
+        )
 
 
 def reply(
@@ -226,7 +225,8 @@ def reply(
     is not stored, and the error propagates). False: not this user's to answer."""
     now = datetime.now(UTC)
     with store.session() as session:
-        if not _may_act(session.get(Conversation, conversation_id), user):
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None or not may_act(conversation.status, conversation.agent, user):
             return False
         session.add(
             Turn(
@@ -449,85 +449,6 @@ def filter_choices(store: Store) -> dict[str, list[str]]:
             select(Conversation.channel).distinct().order_by(Conversation.channel)
         ).all()
     return {"intents": [i for i in intents if i], "channels": list(channels)}
-
-
-def turn_details(store: Store, conversation_id: str) -> dict[str, dict[str, Any]]:
-    """Per Rasa message id: the stored turn with score, feedback and labels."""
-    with store.session() as session:
-        turns = session.scalars(
-            select(Turn).where(Turn.conversation_id == conversation_id).order_by(Turn.id)
-        ).all()
-        return {turn.message_id or f"turn-{turn.id}": _turn_detail(turn) for turn in turns}
-
-
-def conversation_ratings(store: Store, conversation_id: str) -> list[str]:
-    """The customer's 1-5 ratings of the whole conversation, oldest first."""
-    with store.session() as session:
-        return list(
-            session.scalars(
-                select(Feedback.rating)
-                .where(Feedback.conversation_id == conversation_id, Feedback.kind == "conversation")
-                .order_by(Feedback.id)
-            )
-        )
-
-
-def _turn_detail(turn: Turn) -> dict[str, Any]:
-    score = turn.gap_score
-    return {
-        "id": turn.id,
-        "kind": turn.kind,
-        "message_id": turn.message_id,
-        "created_at": as_utc(turn.created_at).isoformat(),
-        "customer_text": turn.customer_text,
-        "intent": turn.intent,
-        "confidence": turn.confidence,
-        "answer_text": turn.answer_text,
-        "decision": turn.decision,
-        "decision_reasons": turn.decision_reasons,
-        "author": turn.author,
-        "gap": score.probability if score else None,
-        "gap_reasons": score.reasons if score else [],
-        "model_version": score.model_version if score else None,
-        "feedback": [{"rating": f.rating, "reason": f.reason} for f in turn.feedback],
-        "labels": [
-            {
-                "author": label.author,
-                "is_gap": label.is_gap,
-                "correct_intent": label.correct_intent,
-                "ideal_answer": label.ideal_answer,
-            }
-            for label in turn.labels
-        ],
-    }
-
-
-def conversation_state(store: Store, conversation_id: str) -> dict[str, Any] | None:
-    with store.session() as session:
-        conversation = session.get(Conversation, conversation_id)
-        if conversation is None:
-            return None
-        escalations = session.scalars(
-            select(Escalation)
-            .where(Escalation.conversation_id == conversation_id)
-            .order_by(Escalation.created_at)
-        ).all()
-        return {
-            "id": conversation.id,
-            "channel": conversation.channel,
-            "status": conversation.status,
-            "agent": conversation.agent,
-            "escalations": [
-                {
-                    "created_at": as_utc(e.created_at).isoformat(),
-                    "reason_codes": e.reason_codes,
-                    "brief": e.brief,
-                    "gap": e.gap_probability,
-                    "status": e.status,
-                }
-                for e in escalations
-            ],
-        }
 
 
 def conversation_signature(store: Store, conversation_id: str) -> str:

@@ -64,10 +64,10 @@ async def _context(
     request: Request, user: ConsoleUser, conversation_id: str
 ) -> dict[str, Any] | None:
     store = request.app.state.store
-    state = await run_in_threadpool(casework.conversation_state, store, conversation_id)
+    state = await run_in_threadpool(store.conversation, conversation_id)
     if state is None:
         return None
-    details = await run_in_threadpool(casework.turn_details, store, conversation_id)
+    details = transcript.by_message(state["turns"])
     try:
         tracker = await run_in_threadpool(request.app.state.rasa.tracker, conversation_id)
         items, rasa_ok = transcript.from_tracker(tracker, details), True
@@ -81,13 +81,8 @@ async def _context(
         "rasa_ok": rasa_ok,
         "pushes": can_receive_pushes(state["channel"]),
         "owner": state["agent"],
-        "mine": state["agent"] == user.username,
-        "may_act": state["status"] == "agent"
-        and (state["agent"] == user.username or user.can("supervisor")),
+        "may_act": casework.may_act(state["status"], state["agent"], user),
         "intents": [*intents, casework.OUT_OF_SCOPE],
-        "conversation_feedback": await run_in_threadpool(
-            casework.conversation_ratings, store, conversation_id
-        ),
     }
 
 
@@ -151,10 +146,10 @@ async def claim(request: Request, user: ConsoleUser) -> Response:
 async def reply(request: Request, user: ConsoleUser) -> Response:
     conversation_id = _conversation_id(request)
     store = request.app.state.store
-    state = await run_in_threadpool(casework.conversation_state, store, conversation_id)
-    if state is None:
+    channel = await run_in_threadpool(casework.channel_of, store, conversation_id)
+    if channel is None:
         return render(request, "error.html", {"message": "No such conversation."}, 404)
-    if not can_receive_pushes(state["channel"]):
+    if not can_receive_pushes(channel):
         return _back(conversation_id, "no_push")
     text = str((await request.form()).get("text") or "").strip()
     if not text:

@@ -18,6 +18,12 @@ PAUSE_TEXT = "The bot stopped and handed over: waiting for a person."
 RESUME_TEXT = "The bot is answering again."
 
 
+def by_message(turns: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Stored turns (``Store.conversation``) by Rasa's id of the customer message they
+    answer; agent turns, which answer none, by their own id."""
+    return {turn["message_id"] or f"turn-{turn['id']}": turn for turn in turns}
+
+
 def _time(timestamp: float | None) -> str:
     return datetime.fromtimestamp(timestamp or 0, UTC).isoformat() if timestamp else ""
 

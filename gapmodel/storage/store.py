@@ -220,16 +220,24 @@ class Store:
                 .options(
                     selectinload(Conversation.turns).selectinload(Turn.gap_score),
                     selectinload(Conversation.turns).selectinload(Turn.feedback),
+                    selectinload(Conversation.turns).selectinload(Turn.labels),
                     selectinload(Conversation.escalations),
                 )
             )
             if conversation is None:
                 return None
+            ratings = session.scalars(
+                select(Feedback.rating)
+                .where(Feedback.conversation_id == conversation_id, Feedback.kind == "conversation")
+                .order_by(Feedback.id)
+            ).all()
             return {
                 "id": conversation.id,
                 "channel": conversation.channel,
                 "status": conversation.status,
+                "agent": conversation.agent,  # who owns it while status is "agent"
                 "created_at": conversation.created_at.isoformat(),
+                "ratings": list(ratings),  # the customer's 1-5 for the whole conversation
                 "turns": [_turn_dict(t) for t in conversation.turns],
                 "escalations": [
                     {
@@ -269,6 +277,15 @@ def _turn_dict(turn: Turn) -> dict[str, Any]:
         },
         "message_id": turn.message_id,
         "feedback": [{"rating": f.rating, "reason": f.reason} for f in turn.feedback],
+        "labels": [
+            {
+                "author": label.author,
+                "is_gap": label.is_gap,
+                "correct_intent": label.correct_intent,
+                "ideal_answer": label.ideal_answer,
+            }
+            for label in turn.labels
+        ],
     }
 
 

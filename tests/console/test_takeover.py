@@ -241,3 +241,17 @@ def test_a_supervisor_takes_a_conversation_from_its_owner(app_factory, console_s
         assert session.get(Conversation, "c15").agent == "supervisor"  # type: ignore[union-attr]
         event = session.scalar(select(AuditEvent).where(AuditEvent.action == "reassign"))
         assert event is not None and event.detail == {"taken_from": "agent"}
+
+
+def test_each_scored_turn_shows_its_verdict(app_factory, console_store, rasa) -> None:  # noqa: ANN001
+    turn_id = escalate(console_store, "c16")
+    rasa.events["c16"] = [
+        {"event": "user", "text": "where is my refund?", "message_id": "m-c16", "timestamp": 1}
+    ]
+    client = app_factory()
+    csrf = sign_in(client, "supervisor")
+    client.post(f"/turns/{turn_id}/label", data={"csrf_token": csrf, "is_gap": "yes"})
+    page = client.get("/conversations/c16").text
+    for shown in ("request_refund", "41%", "83%", "unlike any example", "model gm-test",
+                  "Label by supervisor: gap", "The customer asked about a refund."):  # fmt: skip
+        assert shown in page, shown
