@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from console import conversation_pages, live, pages
 from gapmodel.errors import EngineError, StorageError
+from gapmodel.knowledge import KnowledgeBase
 from gapmodel.rasa_client import RasaClient, jwt_secret
 from gapmodel.settings import Settings
 from gapmodel.storage.store import Store, make_engine
@@ -104,18 +105,18 @@ def _when(value: str | None) -> str:
     return value[:19].replace("T", " ") + " UTC" if value else ""
 
 
-async def _storage_failed(request: Request, exc: Exception) -> Response:
-    logger.error("database error on %s: %s", request.url.path, exc)
-    return _failure_page(request, 503, "The database is not answering. Try again in a moment.")
+# What the console depends on, when it fails: the HTTP status and who is not answering.
+_DEPENDENCIES: dict[type[Exception], tuple[int, str]] = {
+    StorageError: (503, "The database"),
+    EngineError: (502, "Rasa"),
+}
 
 
-async def _rasa_failed(request: Request, exc: Exception) -> Response:
-    logger.error("Rasa error on %s: %s", request.url.path, exc)
-    return _failure_page(request, 502, "Rasa is not answering. Try again in a moment.")
-
-
-def _failure_page(request: Request, status: int, message: str) -> Response:
+async def _dependency_failed(request: Request, exc: Exception) -> Response:
+    status, who = next(v for kind, v in _DEPENDENCIES.items() if isinstance(exc, kind))
+    logger.error("%s failed on %s: %s", who, request.url.path, exc)
     templates: Jinja2Templates = request.app.state.templates
+    message = f"{who} is not answering. Try again in a moment."
     return templates.TemplateResponse(
         request, "error.html", {"message": message, "user": None}, status_code=status
     )
@@ -172,7 +173,7 @@ def create_app(
                 https=settings.console_url.startswith("https://"),
             )
         ],
-        exception_handlers={StorageError: _storage_failed, EngineError: _rasa_failed},
+        exception_handlers=dict.fromkeys(_DEPENDENCIES, _dependency_failed),
     )
     templates = Jinja2Templates(directory=HERE / "templates")  # autoescapes .html
     templates.env.filters.update(percent=_percent, duration=_duration, when=_when)
@@ -180,4 +181,5 @@ def create_app(
     app.state.store = store
     app.state.rasa = rasa
     app.state.templates = templates
+    app.state.knowledge_base = KnowledgeBase.load()  # the intents agents may label with
     return app

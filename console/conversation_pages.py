@@ -51,8 +51,6 @@ def _back(conversation_id: str, notice: str, **extra: str) -> Response:
 
 
 def _knowledge_base(request: Request) -> KnowledgeBase:
-    if getattr(request.app.state, "knowledge_base", None) is None:
-        request.app.state.knowledge_base = KnowledgeBase.load()
     return request.app.state.knowledge_base
 
 

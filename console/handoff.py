@@ -17,7 +17,9 @@ from gapmodel.rasa_client import RasaClient
 PUSH_CHANNELS = frozenset(
     {"socketio", "callback", "slack", "facebook", "twilio", "rocketchat", "webex"}
 )
-FAILURES_SLOT = "gap_failures"  # actions/conversation.py: doubtful turns in a row
+# actions/conversation.py keeps doubtful turns in a row in this slot (the console does
+# not import actions; tests/test_consistency.py keeps the two names the same).
+FAILURES_SLOT = "gap_failures"
 # Resuming a paused conversation: a clean failure count, the bot awake, and listening.
 # Rasa paused it right after the hand-over action, before its usual action_listen; rules
 # and policies expect one before the next customer message, so it is added here.

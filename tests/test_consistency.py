@@ -103,3 +103,13 @@ def test_both_apologies_use_the_same_words() -> None:
 
     [response] = _domain()["responses"]["utter_service_unavailable"]
     assert response["text"] == TECHNICAL_PROBLEM
+
+
+def test_the_console_resets_the_failure_count_the_actions_keep() -> None:
+    # The console may not import actions (rasa_sdk), so the slot's name is written in
+    # both; this keeps them, and the domain, the same.
+    from actions.conversation import FAILURES_SLOT
+    from console.handoff import FAILURES_SLOT as CONSOLE_FAILURES_SLOT
+
+    assert CONSOLE_FAILURES_SLOT == FAILURES_SLOT
+    assert FAILURES_SLOT in _domain()["slots"]

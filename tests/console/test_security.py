@@ -156,3 +156,20 @@ def test_next_parameter_cannot_redirect_elsewhere(app_factory) -> None:
     client = app_factory()
     page = client.get("/login?next=//evil.example/")
     assert 'name="next" value="/queue"' in page.text
+
+
+def test_a_database_outage_is_a_503_page_not_a_crash(tmp_path) -> None:  # noqa: ANN001
+    from starlette.testclient import TestClient
+
+    from gapmodel.storage.store import Store, make_engine
+
+    unmigrated = Store(make_engine(f"sqlite:///{tmp_path / 'empty.db'}"))
+    settings = Settings(var_dir=str(tmp_path), rasa_jwt_secret="x" * 40)
+    client = TestClient(create_app(settings, unmigrated, object()))  # type: ignore[arg-type]
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    response = client.post(
+        "/login", data={"csrf_token": token, "username": "agent", "password": "whatever it is"}
+    )
+    assert response.status_code == 503
+    assert "The database is not answering" in response.text
