@@ -25,8 +25,9 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from gapmodel import engine
-from gapmodel.coverage import DEFAULT_SPACY_MODEL
+from gapmodel.coverage import DEFAULT_SPACY_MODEL, forget_training_readings
 from gapmodel.datasets import LabelledText, group_by_label, read_labelled, read_lines
+from gapmodel.embeddings import shared_encoder
 from gapmodel.metrics import rasa_fallback, score_quality
 from gapmodel.scorer import GapModel
 from gapmodel.training import (
@@ -98,6 +99,11 @@ def _nlu_predictions(
 def _latency(model: GapModel, inputs: list[Any]) -> dict[str, float]:
     """Per-turn scoring time on one thread, as the action server scores (processes.py)."""
     timings = []
+    # As a freshly started server: a test message equal to a training text is read anew.
+    forget_training_readings()
+    encoder = shared_encoder() if model.featurizer.semantic else None
+    if encoder is not None:
+        encoder.forget()
     with threadpool_limits(1):
         for item in inputs[:LATENCY_SAMPLE]:
             started = time.perf_counter()

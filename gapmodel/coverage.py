@@ -82,6 +82,10 @@ class TextReader:
             )
             return spacy.blank("en")
 
+    def forget(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
     def read(self, texts: Sequence[str], remember: bool = False) -> list[Lemmas]:
         with self._lock:
             if self._nlp is None:
@@ -136,6 +140,15 @@ def shared_reader(model: str) -> TextReader:
         if model not in _readers:
             _readers[model] = TextReader(model)
         return _readers[model]
+
+
+def forget_training_readings() -> None:
+    """Drop the readings training kept (``remember=True``): after training, a process
+    that goes on scoring (the benchmark) reads messages as a freshly started server
+    does, and does not keep every training text in memory."""
+    with _readers_lock:
+        for reader in _readers.values():
+            reader.forget()
 
 
 class CoverageFeaturizer(TransformerMixin, BaseEstimator):

@@ -61,6 +61,11 @@ class SentenceEncoder:
         tokenizer.enable_padding()
         self._tokenizer = tokenizer
 
+    def forget(self) -> None:
+        """Drop the vectors training kept (``remember=True``)."""
+        with self._lock:
+            self._cache = {}
+
     def encode(self, texts: Sequence[str], remember: bool = False, batch: int = 64) -> np.ndarray:
         with self._lock:
             if self._session is None:

