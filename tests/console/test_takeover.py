@@ -10,6 +10,7 @@ from console import casework
 from console.auth import ConsoleUser
 from gapmodel.labels import export_labels
 from gapmodel.storage.models import AuditEvent, Conversation, Label, Turn
+from gapmodel.storage.recorder import new_record
 from tests.console.conftest import escalate, sign_in
 
 
@@ -241,6 +242,19 @@ def test_a_supervisor_takes_a_conversation_from_its_owner(app_factory, console_s
         assert session.get(Conversation, "c15").agent == "supervisor"  # type: ignore[union-attr]
         event = session.scalar(select(AuditEvent).where(AuditEvent.action == "reassign"))
         assert event is not None and event.detail == {"taken_from": "agent"}
+
+
+def test_an_unscored_turn_shows_without_a_gap(app_factory, console_store, rasa) -> None:  # noqa: ANN001
+    console_store.apply(
+        new_record("turn", "c17", channel="socketio", message_id="m-c17", customer_text="a human",
+                   intent="request_human", confidence=1.0, decision="escalate",
+                   decision_reasons=["asked_for_human"], answer_text="Of course.")
+    )  # fmt: skip
+    rasa.events["c17"] = [{"event": "user", "text": "a human", "message_id": "m-c17"}]
+    client = app_factory()
+    sign_in(client, "supervisor")
+    page = client.get("/conversations/c17")
+    assert page.status_code == 200 and 'gap <strong class="gap">–</strong>' in page.text
 
 
 def test_each_scored_turn_shows_its_verdict(app_factory, console_store, rasa) -> None:  # noqa: ANN001
