@@ -27,7 +27,6 @@ from gapmodel.scorer import GapScore
 from gapmodel.storage.recorder import new_record
 
 HUMAN_PAYLOAD = "/request_human"
-CLARIFY_OPTIONS = 3
 
 CLARIFY_TEXT = "I want to be sure I answer the right question. Did you mean one of these?"
 NO_IDEA_TEXT = (
@@ -136,8 +135,7 @@ async def hand_over_text(services: Services, asked: bool) -> str:
 
 def clarify(dispatcher: CollectingDispatcher, services: Services, turn: CurrentTurn) -> str:
     """Offer the likeliest topics the bot can answer, and a person."""
-    answers = [services.knowledge_base.get(intent) for intent, _ in turn.ranking]
-    options = [a for a in answers if a and a.offer_in_clarification][:CLARIFY_OPTIONS]
+    options = services.knowledge_base.clarification_options(turn.ranking)
     buttons = [{"title": a.title, "payload": f"/{a.intent}"} for a in options]
     buttons.append({"title": "Talk to a person", "payload": HUMAN_PAYLOAD})
     text = CLARIFY_TEXT if len(buttons) > 1 else NO_IDEA_TEXT

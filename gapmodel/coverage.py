@@ -68,19 +68,34 @@ class TextReader:
         self._cache: dict[str, Lemmas] = {}
         self._recent: OrderedDict[str, Lemmas] = OrderedDict()
         self._lock = threading.Lock()
+        self._identity = ""
 
     def _load(self) -> Any:
         import spacy
 
         try:
-            return spacy.load(self.model, exclude=["parser", "ner"])
+            nlp = spacy.load(self.model, exclude=["parser", "ner"])
         except OSError:
             logger.warning(
                 "spaCy pipeline %r is not installed; coverage features use spacy.blank('en') "
                 "(lower-cased words instead of lemmas). Install it and retrain.",
                 self.model,
             )
-            return spacy.blank("en")
+            nlp = spacy.blank("en")
+        meta = nlp.meta
+        self._identity = (
+            f"{meta['lang']}_{meta['name']} {meta['version']} on spaCy {spacy.__version__}"
+        )
+        return nlp
+
+    @property
+    def identity(self) -> str:
+        """The pipeline that actually reads here: name and version (the blank fallback is
+        ``en_pipeline``), and spaCy's version. A gap model records it when trained."""
+        with self._lock:
+            if self._nlp is None:
+                self._nlp = self._load()
+            return self._identity
 
     def forget(self) -> None:
         with self._lock:
@@ -179,6 +194,7 @@ class CoverageFeaturizer(TransformerMixin, BaseEstimator):
         for intent, found in zip(answers, reader.read(list(answers.values())), strict=True):
             lemmas.setdefault(intent, set()).update(found)
         self.intent_lemmas_ = {intent: frozenset(found) for intent, found in lemmas.items()}
+        self.pipeline_ = reader.identity
         self.known_lemmas_ = frozenset().union(*self.intent_lemmas_.values())
         return self
 

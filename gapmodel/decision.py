@@ -19,6 +19,7 @@ from gapmodel.costs import (
     ESCALATE,
     Costs,
     costs_for,
+    default_costs,
 )
 from gapmodel.features import words
 from gapmodel.scorer import GapScore
@@ -58,6 +59,7 @@ class Reason(StrEnum):
     DOUBTFUL = "doubtful"
     NO_ANSWER = "no_answer"
     REPEATED_FAILURE = "repeated_failure"
+    TOPIC_COSTS = "topic_costs"  # the intent's own costs decided, not the settings
     REPHRASED = "rephrased"
     FRUSTRATION = "frustration"
     SCORER_FAILED = "scorer_failed"
@@ -132,6 +134,7 @@ def decide_turn(
         has_answer,
         costs_for(score.intent if score else None, settings),
         settings.max_failures,
+        default_costs(settings),
     )
 
 
@@ -141,12 +144,15 @@ def decide(
     has_answer: bool,
     costs: Costs,
     max_failures: int,
+    usual_costs: Costs | None = None,
 ) -> Decision:
     """Choose answer / clarify / escalate, with the reasons that decided it.
 
     The dialogue rules come first (a request for a person, a failed scorer, no answer
     to give); then the action of least expected cost (:mod:`gapmodel.costs`), except
     that a doubt repeated ``max_failures`` times escalates instead of asking again.
+    When ``costs`` are an intent's own and ``usual_costs`` (the settings') would have
+    chosen otherwise, the reasons say so (``topic_costs``).
     """
     if signals.asked_for_human:
         return Decision(ESCALATE, [Reason.ASKED_FOR_HUMAN])
@@ -171,6 +177,14 @@ def decide(
     if hit_rate is None:
         hit_rate = DEFAULT_CLARIFICATION_HIT_RATE
     action = costs.cheapest(score.probability, hit_rate)
+    decision = _by_cost(action, reasons, repeated)
+    if usual_costs is not None and usual_costs.cheapest(score.probability, hit_rate) != action:
+        return Decision(decision.action, [*decision.reasons, Reason.TOPIC_COSTS])
+    return decision
+
+
+def _by_cost(action: str, reasons: list[str], repeated: bool) -> Decision:
+    """The cheapest action, turned into an escalation when doubts keep repeating."""
     if action == ESCALATE:
         return Decision(ESCALATE, [Reason.HIGH_GAP, *reasons])
     if action == CLARIFY:

@@ -7,6 +7,7 @@ Every ``*.yml`` file in the folder contributes answers; a file with
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import yaml
 from gapmodel.errors import ConfigurationError
 
 DEFAULT_PATH = Path("data/knowledge_base")
+# Topics a clarification offers (besides "Talk to a person").
+CLARIFICATION_OPTIONS = 3
 
 
 @dataclass(frozen=True)
@@ -58,3 +61,11 @@ class KnowledgeBase:
 
     def __contains__(self, intent: object) -> bool:
         return intent in self.answers
+
+    def clarification_options(self, ranking: Sequence[tuple[str, float]]) -> list[Answer]:
+        """The topics a clarification offers: the likeliest intents of the ranking that
+        have an answer which may be offered (the action asks with these; training
+        measures how often they include the right topic)."""
+        answers = [self.answers.get(intent) for intent, _ in ranking]
+        offerable = [a for a in answers if a is not None and a.offer_in_clarification]
+        return offerable[:CLARIFICATION_OPTIONS]

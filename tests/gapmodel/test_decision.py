@@ -202,6 +202,14 @@ def test_per_intent_costs_override_the_settings_for_that_intent_only(tmp_path: P
     for intent, expected in (("lost_or_stolen_card", CLARIFY), ("card_arrival", ANSWER)):
         decision = decide_turn(_score(0.3, intent=intent), "my card", [], 0, True, settings)
         assert decision.action == expected, intent
+        # The reasons say when the topic's own costs, not the usual ones, decided.
+        assert (Reason.TOPIC_COSTS in decision.reasons) == (intent == "lost_or_stolen_card")
+
+
+def test_topic_costs_are_no_reason_when_the_usual_costs_agree(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, "lost_or_stolen_card:\n  missed_gap: 11\n")
+    decision = decide_turn(_score(0.9, intent="lost_or_stolen_card"), "card", [], 0, True, settings)
+    assert decision == Decision(ESCALATE, [Reason.HIGH_GAP])
 
 
 def test_a_missing_per_intent_costs_file_means_no_overrides(tmp_path: Path) -> None:

@@ -28,6 +28,45 @@ def test_gap_classifier_separates_and_calibrates() -> None:
     assert abs(probabilities.mean() - y[1500:].mean()) < 0.05
 
 
+def test_gap_classifier_learns_a_curve_a_straight_line_cannot() -> None:
+    # Gaps at both ends of a feature (very short and very long messages, say).
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-3, 3, size=(3000, 2))
+    y = (np.abs(X[:, 0]) + 0.3 * rng.normal(size=3000) > 2).astype(int)
+    probabilities = GapClassifier().fit(X[:2000], y[:2000]).predict_proba(X[2000:])[:, 1]
+    assert roc_auc_score(y[2000:], probabilities) > 0.95
+
+
+@pytest.mark.parametrize("calibration", ["sigmoid", "isotonic"])
+def test_scoring_shortcut_gives_the_fitted_pipelines_numbers(calibration: str) -> None:
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(800, 4))
+    X[:, 3] = 0.0  # a feature that never varies (no out-of-scope examples, say)
+    y = (X[:, 0] ** 2 + X[:, 1] + rng.normal(size=800) > 1).astype(int)
+    classifier = GapClassifier(calibration=calibration).fit(X, y)
+    beyond_training = rng.normal(size=(100, 4)) * 3
+    np.testing.assert_allclose(
+        classifier.predict_proba(beyond_training),
+        classifier.calibrated_.predict_proba(beyond_training),
+        atol=1e-9,
+    )
+
+
+def test_contributions_are_the_exact_parts_of_the_log_odds() -> None:
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(800, 3))
+    y = (X[:, 0] - X[:, 2] + rng.normal(size=800) > 0.5).astype(int)
+    classifier = GapClassifier().fit(X, y)
+    message = np.array([[2.0, 0.0, -2.0]])  # far on the gap side of features 0 and 2
+    pushes = classifier.contributions(message)[0]
+    assert pushes[0] > 0.5 and pushes[2] > 0.5 and pushes[1] < 0.2
+    # The parts add up to the fitted pipeline's own log-odds: nothing is approximated.
+    pipeline = classifier.calibrated_.calibrated_classifiers_[0].estimator
+    assert classifier.intercept_ + classifier._parts(message).sum() == pytest.approx(
+        pipeline.decision_function(message)[0], abs=1e-9
+    )
+
+
 TRAIN = [
     ("my card has not arrived yet", "card_arrival"),
     ("still waiting for my new card", "card_arrival"),
@@ -88,6 +127,14 @@ def test_loading_a_model_of_another_version_says_to_retrain(tmp_path: Path) -> N
     joblib.dump(model, tmp_path / "old.joblib")  # saved without the format of this code
     with pytest.raises(ModelNotTrainedError, match="another version"):
         GapModel.load(tmp_path / "old.joblib")
+
+
+def test_a_model_that_read_with_another_spacy_pipeline_says_to_retrain(tmp_path: Path) -> None:
+    model = _model()
+    model.featurizer.coverage_.pipeline_ = "en_other_pipeline 1.0.0 on spaCy 3.0.0"
+    model.save(tmp_path / "gap.joblib")
+    with pytest.raises(ModelNotTrainedError, match="en_other_pipeline.*gapdesk train"):
+        GapModel.load(tmp_path / "gap.joblib")
 
 
 def test_loading_a_missing_model_says_how_to_train(tmp_path: Path) -> None:

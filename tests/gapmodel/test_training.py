@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from gapmodel.features import GapInput
+from gapmodel.knowledge import Answer, KnowledgeBase
 from gapmodel.training import (
     OOS_LABEL,
     Prediction,
@@ -76,6 +77,23 @@ def test_clarification_hit_rate_counts_wrong_intents_with_the_true_one_offered()
     ]
     assert clarification_hit_rate(predictions) == 0.5
     assert clarification_hit_rate(predictions[:1]) is None
+
+
+def test_the_hit_rate_counts_only_what_the_bot_would_offer() -> None:
+    # "b" is small talk (never offered), so the bot's options are a, c and d.
+    knowledge_base = KnowledgeBase(
+        {
+            "a": Answer("a", "A", "about a"),
+            "b": Answer("b", "B", "hello", offer_in_clarification=False),
+            "c": Answer("c", "C", "about c"),
+            "d": Answer("d", "D", "about d"),
+        }
+    )
+    ranking = [("a", 0.5), ("b", 0.2), ("c", 0.1), ("d", 0.1)]
+    predictions = [Prediction("x", "d", 0, ranking), Prediction("x", "b", 0, ranking)]
+    assert clarification_hit_rate(predictions, knowledge_base) == 0.5
+    assert clarification_hit_rate(predictions) == 0.5  # without one: the top three
+    assert [a.intent for a in knowledge_base.clarification_options(ranking)] == ["a", "c", "d"]
 
 
 def test_read_predictions(tmp_path: Path) -> None:
