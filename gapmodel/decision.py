@@ -178,8 +178,10 @@ def decide(
         hit_rate = DEFAULT_CLARIFICATION_HIT_RATE
     action = costs.cheapest(score.probability, hit_rate)
     decision = _by_cost(action, reasons, repeated)
-    if usual_costs is not None and usual_costs.cheapest(score.probability, hit_rate) != action:
-        return Decision(decision.action, [*decision.reasons, Reason.TOPIC_COSTS])
+    if usual_costs is not None:
+        usually = _by_cost(usual_costs.cheapest(score.probability, hit_rate), reasons, repeated)
+        if usually.action != decision.action:
+            return Decision(decision.action, [*decision.reasons, Reason.TOPIC_COSTS])
     return decision
 
 

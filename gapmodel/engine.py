@@ -57,7 +57,14 @@ class Project:
         """Files whose change means a new gap model (its code included)."""
         code = [
             self.root / "gapmodel" / f
-            for f in ("features.py", "coverage.py", "embeddings.py", "scorer.py", "training.py")
+            for f in (
+                "features.py",
+                "coverage.py",
+                "embeddings.py",
+                "scorer.py",
+                "training.py",
+                "knowledge.py",  # its option picker measures the clarification hit rate
+            )
         ]
         # The answers: the coverage features count them as what the bot knows.
         return [*self.crossval_inputs(), *self._files(self.knowledge_base), *code]

@@ -26,7 +26,7 @@ from sklearn.preprocessing import SplineTransformer
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from gapmodel.coverage import shared_reader
+from gapmodel.coverage import FALLBACK, shared_reader
 from gapmodel.errors import ModelNotTrainedError
 from gapmodel.features import GapFeaturizer, GapInput
 
@@ -38,8 +38,9 @@ class GapClassifier(ClassifierMixin, BaseEstimator):
     the bases, so the log-odds of a gap are a sum of one smooth curve per feature. A
     curve can bend where a straight line cannot (measured on BANKING77-OOS: +0.003
     AUROC with the bot's own out-of-scope examples, +0.007 without), and the score
-    stays a sum of per-feature parts, so each part is an exact explanation
-    (:meth:`contributions`). Sigmoid or isotonic calibration on cross-validation folds
+    stays a sum of per-feature parts: a reason's weight is how far that feature's own
+    curve raises the log-odds above a typical message's (:meth:`contributions`), not an
+    approximation. Sigmoid or isotonic calibration on cross-validation folds
     makes 0.7 mean "70 % of such answers miss". ``C``, ``knots`` and ``calibration``
     are ordinary hyper-parameters.
     """
@@ -69,7 +70,8 @@ class GapClassifier(ClassifierMixin, BaseEstimator):
             )
             self.calibrated_.fit(X, y)
             fitted = self.calibrated_.calibrated_classifiers_[0]
-            self.calibrator_ = fitted.calibrators[0]
+            # Two classes: one calibrator, of the gap's score (more: no shortcut below).
+            self.calibrator_ = fitted.calibrators[0] if len(self.classes_) == 2 else None
             additive = fitted.estimator
         else:  # too few examples of a class to calibrate on folds
             self.calibrated_ = additive.fit(X, y)
@@ -84,9 +86,9 @@ class GapClassifier(ClassifierMixin, BaseEstimator):
     def _keep_curves(self, additive: Pipeline) -> None:
         """Each feature's curve as one spline, evaluated directly when scoring.
 
-        The same numbers as the fitted pipeline (a test checks), at a twentieth of the
-        cost: scikit-learn's transform builds the whole basis matrix and checks its
-        input at every step, over a millisecond for one message.
+        The same numbers as the fitted pipeline (a test checks), several times cheaper:
+        scikit-learn's transform builds the whole basis matrix and checks its input at
+        every step, over a millisecond for one message.
         """
         splines, linear = additive[0], additive[-1]
         weights = linear.coef_[0].astype(np.float64).reshape(len(splines.bsplines_), -1)
@@ -190,8 +192,8 @@ class GapModel:
         return self.classifier.predict_proba(features)[:, -1]
 
     def warm_up(self) -> None:
-        """Score once, so that what scoring loads on first use (the spaCy pipeline) is
-        loaded now and not inside the first customer's time budget."""
+        """Score once, so that what scoring prepares on first use (caches, the sentence
+        encoder) is ready now and not inside the first customer's time budget."""
         self.score(GapInput("hello, where is my card?", [("greet", 0.5), ("card_arrival", 0.5)]))
 
     def score(self, item: GapInput, max_reasons: int = 3) -> GapScore:
@@ -225,9 +227,15 @@ class GapModel:
         trained_with = model.featurizer.coverage_.pipeline_
         here = shared_reader(model.featurizer.spacy_model).identity
         if trained_with != here:
+            missing = here.startswith(FALLBACK) and not trained_with.startswith(FALLBACK)
+            remedy = (
+                f"install {model.featurizer.spacy_model} (or run `gapdesk train` to do without)"
+                if missing
+                else "run `gapdesk train`"
+            )
             raise ModelNotTrainedError(
                 f"{path} was trained reading messages with {trained_with}, but here they "
-                f"are read with {here}; run `gapdesk train`"
+                f"are read with {here}: {remedy}"
             )
         return model
 
