@@ -73,32 +73,33 @@ class TextReader:
         self._lock = threading.Lock()
         self._identity = ""
 
-    def _load(self) -> Any:
+    def _pipeline(self) -> Any:
+        """The spaCy pipeline, loaded on the first call (the caller holds the lock)."""
+        if self._nlp is not None:
+            return self._nlp
         import spacy
 
         try:
-            nlp = spacy.load(self.model, exclude=["parser", "ner"])
+            self._nlp = spacy.load(self.model, exclude=["parser", "ner"])
+            meta = self._nlp.meta
+            name = f"{meta['lang']}_{meta['name']} {meta['version']}"
         except OSError:
             logger.warning(
-                "spaCy pipeline %r is not installed; coverage features use spacy.blank('en') "
+                "spaCy pipeline %r is not installed; coverage features use %s "
                 "(lower-cased words instead of lemmas). Install it and retrain.",
                 self.model,
+                FALLBACK,
             )
-            self._identity = f"{FALLBACK} on spaCy {spacy.__version__}"
-            return spacy.blank("en")
-        meta = nlp.meta
-        self._identity = (
-            f"{meta['lang']}_{meta['name']} {meta['version']} on spaCy {spacy.__version__}"
-        )
-        return nlp
+            self._nlp, name = spacy.blank("en"), FALLBACK
+        self._identity = f"{name} on spaCy {spacy.__version__}"
+        return self._nlp
 
     @property
     def identity(self) -> str:
         """The pipeline that actually reads here: name and version (or :data:`FALLBACK`),
         and spaCy's version. A gap model records it when trained."""
         with self._lock:
-            if self._nlp is None:
-                self._nlp = self._load()
+            self._pipeline()
             return self._identity
 
     def forget(self) -> None:
@@ -107,15 +108,14 @@ class TextReader:
 
     def read(self, texts: Sequence[str], remember: bool = False) -> list[Lemmas]:
         with self._lock:
-            if self._nlp is None:
-                self._nlp = self._load()
+            nlp = self._pipeline()
             unique = list(dict.fromkeys(texts))
             known = {t: self._cache[t] if t in self._cache else self._recent.get(t) for t in unique}
             missing = [t for t in unique if known[t] is None]
             if len(missing) == 1:  # one message at answer time: no batching overhead
-                known[missing[0]] = _lemmas(self._nlp(_unmasked(missing[0])))
+                known[missing[0]] = _lemmas(nlp(_unmasked(missing[0])))
             elif missing:
-                docs = self._nlp.pipe((_unmasked(t) for t in missing), batch_size=256)
+                docs = nlp.pipe((_unmasked(t) for t in missing), batch_size=256)
                 known.update((t, _lemmas(doc)) for t, doc in zip(missing, docs, strict=True))
             readings = {t: lemmas for t, lemmas in known.items() if lemmas is not None}
             if remember:

@@ -39,7 +39,7 @@ class GapClassifier(ClassifierMixin, BaseEstimator):
     curve can bend where a straight line cannot (measured on BANKING77-OOS: +0.003
     AUROC with the bot's own out-of-scope examples, +0.007 without), and the score
     stays a sum of per-feature parts: a reason's weight is how far that feature's own
-    curve raises the log-odds above a typical message's (:meth:`contributions`), not an
+    curve raises the log-odds above a typical message's (:meth:`explained_proba`), not an
     approximation. Sigmoid or isotonic calibration on cross-validation folds
     makes 0.7 mean "70 % of such answers miss". ``C``, ``knots`` and ``calibration``
     are ordinary hyper-parameters.
@@ -107,12 +107,14 @@ class GapClassifier(ClassifierMixin, BaseEstimator):
             return np.ones((X.shape[0], 1))
         if not self.curves_:  # more than two classes: no shortcut
             return self.calibrated_.predict_proba(X)
-        log_odds = self.intercept_ + self._parts(X).sum(axis=1)
-        if self.calibrator_ is None:
-            gap = 1.0 / (1.0 + np.exp(-log_odds))
-        else:
-            gap = np.clip(self.calibrator_.predict(log_odds), 0.0, 1.0)
+        gap = self._gap_probability(self._parts(X))
         return np.column_stack([1.0 - gap, gap])
+
+    def _gap_probability(self, parts: np.ndarray) -> np.ndarray:
+        log_odds = self.intercept_ + parts.sum(axis=1)
+        if self.calibrator_ is None:
+            return 1.0 / (1.0 + np.exp(-log_odds))
+        return np.clip(self.calibrator_.predict(log_odds), 0.0, 1.0)
 
     def predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "calibrated_")
@@ -129,13 +131,16 @@ class GapClassifier(ClassifierMixin, BaseEstimator):
         ]
         return np.column_stack(columns)
 
-    def contributions(self, X: Any) -> np.ndarray:
-        """How far each feature pushes the log-odds of a gap above a typical message's."""
+    def explained_proba(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The gap probability of each row, and how far each feature pushes its log-odds
+        above a typical message's (0 where it pulls below): one evaluation of the curves
+        for both, as scoring a message needs both."""
         check_is_fitted(self, "calibrated_")
         X = validate_data(self, X, reset=False)
         if not self.curves_:
-            return np.zeros_like(X, dtype=float)
-        return np.maximum(self._parts(X) - self.typical_parts_, 0.0)
+            return self.predict_proba(X)[:, -1], np.zeros_like(X, dtype=float)
+        parts = self._parts(X)
+        return self._gap_probability(parts), np.maximum(parts - self.typical_parts_, 0.0)
 
 
 # The shape of a saved GapModel: bumped when older files cannot be scored by this code
@@ -199,9 +204,9 @@ class GapModel:
     def score(self, item: GapInput, max_reasons: int = 3) -> GapScore:
         started = time.perf_counter()
         features = self.featurizer.transform([item])
-        probability = float(self.classifier.predict_proba(features)[0, -1])
-        pushes = self.classifier.contributions(features)[0]
-        reasons = explain(item, features[0], pushes, self.featurizer)[:max_reasons]
+        probabilities, pushes = self.classifier.explained_proba(features)
+        probability = float(probabilities[0])
+        reasons = explain(item, features[0], pushes[0], self.featurizer)[:max_reasons]
         latency = (time.perf_counter() - started) * 1000
         hit_rate = self.metadata.get("clarification_hit_rate")
         return GapScore(probability, reasons, self.version, latency, item.intent, hit_rate)

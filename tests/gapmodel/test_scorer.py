@@ -58,7 +58,9 @@ def test_contributions_are_the_exact_parts_of_the_log_odds() -> None:
     y = (X[:, 0] - X[:, 2] + rng.normal(size=800) > 0.5).astype(int)
     classifier = GapClassifier().fit(X, y)
     message = np.array([[2.0, 0.0, -2.0]])  # far on the gap side of features 0 and 2
-    pushes = classifier.contributions(message)[0]
+    probability, pushes = classifier.explained_proba(message)
+    assert probability == pytest.approx(classifier.predict_proba(message)[:, 1], abs=1e-12)
+    pushes = pushes[0]
     assert pushes[0] > 0.5 and pushes[2] > 0.5 and pushes[1] < 0.2
     # The parts add up to the fitted pipeline's own log-odds: nothing is approximated.
     pipeline = classifier.calibrated_.calibrated_classifiers_[0].estimator
