@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
 from sklearn.utils.validation import check_is_fitted
@@ -58,6 +59,15 @@ FEATURE_NAMES = (
     "out_of_scope_probability",
     "centroid_predicted_intent",
 )
+# The same questions asked in a topic space learned from the bot's own words (latent
+# semantic analysis): messages that share no wording but are worded like each other's
+# neighbours come out close.
+TOPIC_FEATURE_NAMES = (
+    "topic_predicted_intent",
+    "topic_any_intent",
+    "topic_gap_to_best_other",
+    "topic_out_of_scope_closer",
+)
 # With sentence embeddings (gapmodel/embeddings.py): the same questions asked by meaning.
 SEMANTIC_FEATURE_NAMES = (
     "meaning_predicted_intent",
@@ -81,6 +91,29 @@ def ranking_features(ranking: Sequence[tuple[str, float]]) -> tuple[float, float
     return top, top - second, entropy / normaliser
 
 
+def tfidf_rows(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> sparse.csr_matrix:
+    """``vectorizer.transform(texts)``, computed from its fitted parts.
+
+    The same numbers without scikit-learn's input checks, which cost about half a
+    millisecond per vectorizer and message; four vectorizers read every scored message
+    (tests/gapmodel/test_features.py checks both agree).
+    """
+    if vectorizer.norm not in ("l2", None) or vectorizer.binary:
+        return vectorizer.transform(texts)
+    counts = CountVectorizer.transform(vectorizer, texts).astype(vectorizer.dtype)
+    data = counts.data
+    if vectorizer.sublinear_tf:
+        np.log(data, out=data)
+        data += 1
+    if vectorizer.use_idf:
+        data *= vectorizer.idf_[counts.indices].astype(data.dtype)
+    if vectorizer.norm == "l2":
+        row_of = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+        norms = np.sqrt(np.bincount(row_of, weights=data * data, minlength=counts.shape[0]))
+        data /= np.where(norms > 0, norms, 1.0)[row_of].astype(data.dtype)
+    return counts
+
+
 def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
@@ -90,10 +123,13 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
 
     ``fit(texts, labels, out_of_scope)`` takes the NLU training examples and examples
     of messages the bot cannot answer. Lexical similarity is the cosine of character
-    n-gram tf-idf vectors, which copes with typos and unseen inflections; with
-    ``semantic=True`` (and the embedding model installed) sentence embeddings add the
-    same comparisons by meaning. ``answers`` (``{intent: answer text}``) count as what
-    the bot knows about an intent for the coverage features.
+    n-gram tf-idf vectors, which copes with typos and unseen inflections; the same
+    comparisons are made again in a space of ``topics`` dimensions learned from the
+    bot's words (measured on BANKING77-OOS: +0.005 AUROC without the bot's own
+    out-of-scope examples, +0.002 with them); with ``semantic=True`` (and the
+    embedding model installed) sentence embeddings add them by meaning. ``answers``
+    (``{intent: answer text}``) count as what the bot knows about an intent for the
+    coverage features.
     """
 
     def __init__(
@@ -101,11 +137,13 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
         *,
         ngram_range: tuple[int, int] = (2, 4),
         neighbours: int = 3,
+        topics: int = 100,
         semantic: bool = False,
         spacy_model: str = DEFAULT_SPACY_MODEL,
     ) -> None:
         self.ngram_range = ngram_range
         self.neighbours = neighbours
+        self.topics = topics
         self.semantic = semantic
         self.spacy_model = spacy_model
 
@@ -136,6 +174,9 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
             texts, labels, answers
         )
         self.vocabulary_ = frozenset(w for t in texts for w in words(t))
+        self.topic_space_ = self._fit_topic_space([*texts, *out_of_scope])
+        self.topic_index_ = np.ascontiguousarray(self._in_topics(texts).T)  # (topics, examples)
+        self.topic_out_of_scope_ = np.ascontiguousarray(self._in_topics(out_of_scope).T)
         encoder = shared_encoder() if self.semantic else None
         self.semantic_ = encoder is not None
         if encoder is not None:
@@ -144,6 +185,7 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
         self.feature_names_ = (
             FEATURE_NAMES
             + COVERAGE_FEATURE_NAMES
+            + TOPIC_FEATURE_NAMES
             + (SEMANTIC_FEATURE_NAMES if self.semantic_ else ())
         )
         return self
@@ -162,6 +204,37 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
             centroids[label] = (mean / (np.linalg.norm(mean) or 1.0)).astype(np.float32)
         return centroids
 
+    def _fit_topic_space(self, texts: Sequence[str]) -> tuple[TfidfVectorizer, np.ndarray] | None:
+        """Word tf-idf and its projection onto ``topics`` dimensions (truncated SVD).
+
+        The projection is kept as a plain (words x topics) array: a message is then one
+        sparse-times-dense product of one dtype, where the SVD's own transform copies its
+        components for every message (2 ms of a score). None when there are too few
+        words for a topic space.
+        """
+        vectorizer = TfidfVectorizer(
+            ngram_range=(1, 2), sublinear_tf=True, min_df=2, dtype=np.float32
+        )
+        try:
+            vectors = vectorizer.fit_transform(texts)
+        except ValueError:  # no word occurs twice
+            return None
+        dimensions = min(self.topics, vectors.shape[1] - 1, vectors.shape[0] - 1)
+        if dimensions < 2:
+            return None
+        svd = TruncatedSVD(dimensions, random_state=0).fit(vectors)
+        return vectorizer, np.ascontiguousarray(svd.components_.T, dtype=np.float32)
+
+    def _in_topics(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors of ``texts`` in the topic space (zeros without one)."""
+        if self.topic_space_ is None:
+            return np.zeros((len(texts), 1), dtype=np.float32)
+        vectorizer, projection = self.topic_space_
+        if not texts:
+            return np.zeros((0, projection.shape[1]), dtype=np.float32)
+        vectors = np.asarray(tfidf_rows(vectorizer, texts) @ projection)
+        return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9, None)
+
     @staticmethod
     def _fit_domain_classifier(
         texts: Sequence[str], out_of_scope: Sequence[str]
@@ -179,7 +252,7 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
 
     def transform(self, inputs: Sequence[GapInput]) -> np.ndarray:
         check_is_fitted(self, "index_")
-        vectors = self.vectorizer_.transform([item.text.lower() for item in inputs])
+        vectors = tfidf_rows(self.vectorizer_, [item.text.lower() for item in inputs])
         similarities = (vectors @ self.index_).toarray()
         oos_similarities = (vectors @ self.out_of_scope_).toarray()
         if self.domain_classifier_ is None:
@@ -193,7 +266,12 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
             )
         ]
         lexical = np.asarray(rows, dtype=float).reshape(len(inputs), len(FEATURE_NAMES))
-        blocks = [lexical, self.coverage_.transform(inputs)]
+        topics = self._in_topics([item.text for item in inputs])
+        blocks = [
+            lexical,
+            self.coverage_.transform(inputs),
+            self._compared(inputs, topics, self.topic_index_, self.topic_out_of_scope_),
+        ]
         if self.semantic_:
             blocks.append(self._semantic(inputs))
         return np.hstack(blocks)
@@ -207,7 +285,7 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
         """
         pipeline: Any = self.domain_classifier_
         union, classifier = pipeline[0], pipeline[-1]
-        vectors = sparse.hstack([step.transform(texts) for _, step in union.transformer_list])
+        vectors = sparse.hstack([tfidf_rows(step, texts) for _, step in union.transformer_list])
         logits = vectors @ classifier.coef_[0] + classifier.intercept_[0]
         return np.asarray(1.0 / (1.0 + np.exp(-logits)), dtype=float).ravel()
 
@@ -218,8 +296,22 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
                 "this gap model uses sentence embeddings, which cannot be loaded here"
             )
         vectors = encoder.encode([item.text for item in inputs])
-        similarities = vectors @ self.embeddings_
-        oos_similarities = vectors @ self.out_of_scope_embeddings_
+        return self._compared(inputs, vectors, self.embeddings_, self.out_of_scope_embeddings_)
+
+    def _compared(
+        self,
+        inputs: Sequence[GapInput],
+        vectors: np.ndarray,
+        examples: np.ndarray,
+        out_of_scope: np.ndarray,
+    ) -> np.ndarray:
+        """Nearness to the predicted intent, to any, to the best other, to out of scope.
+
+        ``vectors`` are the messages', ``examples`` and ``out_of_scope`` the training
+        examples' (one column each), all unit length.
+        """
+        similarities = vectors @ examples
+        oos_similarities = vectors @ out_of_scope
         rows = []
         for item, sims, oos in zip(inputs, similarities, oos_similarities, strict=True):
             members = self.intents_.get(item.intent or "")

@@ -5,9 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from gapmodel.coverage import COVERAGE_FEATURE_NAMES
-from gapmodel.features import FEATURE_NAMES, GapFeaturizer, GapInput, ranking_features
+from gapmodel.features import (
+    FEATURE_NAMES,
+    TOPIC_FEATURE_NAMES,
+    GapFeaturizer,
+    GapInput,
+    ranking_features,
+    tfidf_rows,
+)
 
 TRAINING = [
     ("where is my new card", "card_arrival"),
@@ -118,10 +126,25 @@ def test_semantic_features_rank_a_paraphrase_above_an_unrelated_message() -> Non
     assert paraphrase["meaning_predicted_intent"] > unrelated["meaning_predicted_intent"]
 
 
-def test_without_semantic_features_only_the_lexical_and_coverage_ones_are_made(
+def test_without_semantic_features_the_lexical_coverage_and_topic_ones_are_made(
     featurizer: GapFeaturizer,
 ) -> None:
-    assert featurizer.feature_names_ == FEATURE_NAMES + COVERAGE_FEATURE_NAMES
+    assert featurizer.feature_names_ == FEATURE_NAMES + COVERAGE_FEATURE_NAMES + TOPIC_FEATURE_NAMES
+
+
+def test_topic_features_tell_what_a_message_is_about(featurizer: GapFeaturizer) -> None:
+    intent = "card_arrival"
+    about_it = _features(featurizer, "has my card arrived", intent)
+    about_another = _features(featurizer, "the exchange rate please", intent)
+    assert about_it["topic_predicted_intent"] > about_another["topic_predicted_intent"]
+    assert about_another["topic_gap_to_best_other"] < 0 < about_it["topic_gap_to_best_other"]
+
+
+def test_without_a_word_used_twice_there_is_no_topic_space_and_no_topic_signal() -> None:
+    featurizer = GapFeaturizer().fit(["hello there", "bye now"], ["greet", "goodbye"], ["weather"])
+    assert featurizer.topic_space_ is None
+    row = _features(featurizer, "hello there", "greet")
+    assert [row[name] for name in TOPIC_FEATURE_NAMES] == [0.0] * len(TOPIC_FEATURE_NAMES)
 
 
 def test_a_message_like_the_intent_as_a_whole_is_nearer_its_centroid(
@@ -164,3 +187,22 @@ def test_the_fast_domain_probability_equals_the_pipelines() -> None:
     expected = featurizer.domain_classifier_.predict_proba(texts)[:, 1]
     fast = featurizer._out_of_scope_probability(list(texts))
     np.testing.assert_allclose(fast, expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "vectorizer",
+    [
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=2),
+        TfidfVectorizer(ngram_range=(1, 2), min_df=1),
+        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32),
+    ],
+)
+def test_tfidf_rows_equal_the_vectorizers_own_transform(vectorizer: TfidfVectorizer) -> None:
+    texts = [text for text, _ in TRAINING]
+    vectorizer.fit(texts)
+    # Known words, repeated words, nothing known at all, and nothing.
+    messages = ["my card card has not arrived", "exchange rate rate rate", "zzz qqq", ""]
+    fast = tfidf_rows(vectorizer, messages)
+    expected = vectorizer.transform(messages)
+    assert fast.dtype == expected.dtype
+    np.testing.assert_allclose(fast.toarray(), expected.toarray(), rtol=1e-6)
