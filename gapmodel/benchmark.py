@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 GENERIC_OUT_OF_SCOPE = Path("data/out_of_scope/generic.txt")
 # Messages timed for the latency figures. A p99 of 500 timings rests on their 5 slowest
 # and moved between 10 and 25 ms from run to run on the same model; of 3,000 it held
-# within 10-12 ms. Timing them all costs about 20 s.
+# within 9-12 ms. Timing them all costs about 20 s.
 LATENCY_SAMPLE = 3000
 
 

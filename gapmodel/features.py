@@ -59,14 +59,14 @@ FEATURE_NAMES = (
     "out_of_scope_probability",
     "centroid_predicted_intent",
 )
-# The same questions asked in a topic space learned from the bot's own words (latent
-# semantic analysis): messages that share no wording but are worded like each other's
-# neighbours come out close.
-TOPIC_FEATURE_NAMES = (
-    "topic_predicted_intent",
-    "topic_any_intent",
-    "topic_gap_to_best_other",
-    "topic_out_of_scope_closer",
+# The same questions asked in a latent semantic analysis (LSA) space learned from the
+# words of the bot's examples and out-of-scope examples: messages that share no wording
+# but are worded like each other's neighbours come out close.
+LSA_FEATURE_NAMES = (
+    "lsa_predicted_intent",
+    "lsa_any_intent",
+    "lsa_gap_to_best_other",
+    "lsa_out_of_scope_closer",
 )
 # With sentence embeddings (gapmodel/embeddings.py): the same questions asked by meaning.
 SEMANTIC_FEATURE_NAMES = (
@@ -124,12 +124,12 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
     ``fit(texts, labels, out_of_scope)`` takes the NLU training examples and examples
     of messages the bot cannot answer. Lexical similarity is the cosine of character
     n-gram tf-idf vectors, which copes with typos and unseen inflections; the same
-    comparisons are made again in a space of ``topics`` dimensions learned from the
-    bot's words (measured on BANKING77-OOS: +0.005 AUROC without the bot's own
-    out-of-scope examples, +0.002 with them); with ``semantic=True`` (and the
-    embedding model installed) sentence embeddings add them by meaning. ``answers``
-    (``{intent: answer text}``) count as what the bot knows about an intent for the
-    coverage features.
+    comparisons are made again in an LSA space of at most ``lsa_dimensions`` learned
+    from the examples' words (measured on BANKING77-OOS: +0.005 AUROC without the bot's
+    own out-of-scope examples, +0.002 with them; below 2 dimensions, none is made);
+    with ``semantic=True`` (and the embedding model installed) sentence embeddings add
+    them by meaning. ``answers`` (``{intent: answer text}``) count as what the bot knows
+    about an intent for the coverage features.
     """
 
     def __init__(
@@ -137,13 +137,13 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
         *,
         ngram_range: tuple[int, int] = (2, 4),
         neighbours: int = 3,
-        topics: int = 100,
+        lsa_dimensions: int = 100,
         semantic: bool = False,
         spacy_model: str = DEFAULT_SPACY_MODEL,
     ) -> None:
         self.ngram_range = ngram_range
         self.neighbours = neighbours
-        self.topics = topics
+        self.lsa_dimensions = lsa_dimensions
         self.semantic = semantic
         self.spacy_model = spacy_model
 
@@ -174,9 +174,10 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
             texts, labels, answers
         )
         self.vocabulary_ = frozenset(w for t in texts for w in words(t))
-        self.topic_space_ = self._fit_topic_space([*texts, *out_of_scope])
-        self.topic_index_ = np.ascontiguousarray(self._in_topics(texts).T)  # (topics, examples)
-        self.topic_out_of_scope_ = np.ascontiguousarray(self._in_topics(out_of_scope).T)
+        self.lsa_words_, self.lsa_projection_ = self._fit_lsa([*texts, *out_of_scope])
+        self.lsa_dimensions_ = self.lsa_projection_.shape[1] if self.lsa_words_ is not None else 0
+        self.lsa_index_ = np.ascontiguousarray(self._in_lsa(texts).T)  # (dimensions, examples)
+        self.lsa_out_of_scope_ = np.ascontiguousarray(self._in_lsa(out_of_scope).T)
         encoder = shared_encoder() if self.semantic else None
         self.semantic_ = encoder is not None
         if encoder is not None:
@@ -185,7 +186,7 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
         self.feature_names_ = (
             FEATURE_NAMES
             + COVERAGE_FEATURE_NAMES
-            + TOPIC_FEATURE_NAMES
+            + LSA_FEATURE_NAMES
             + (SEMANTIC_FEATURE_NAMES if self.semantic_ else ())
         )
         return self
@@ -204,35 +205,35 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
             centroids[label] = (mean / (np.linalg.norm(mean) or 1.0)).astype(np.float32)
         return centroids
 
-    def _fit_topic_space(self, texts: Sequence[str]) -> tuple[TfidfVectorizer, np.ndarray] | None:
-        """Word tf-idf and its projection onto ``topics`` dimensions (truncated SVD).
+    def _fit_lsa(self, texts: Sequence[str]) -> tuple[TfidfVectorizer | None, np.ndarray]:
+        """Word tf-idf and its projection onto the LSA dimensions (truncated SVD).
 
-        The projection is kept as a plain (words x topics) array: a message is then one
-        sparse-times-dense product of one dtype, where the SVD's own transform copies its
-        components for every message (2 ms of a score). None when there are too few
-        words for a topic space.
+        The projection is kept as a plain (words x dimensions) array: a message is then
+        one sparse-times-dense product of one dtype, where the SVD's own transform copies
+        its components for every message (2 ms of a score). Too few texts or words for
+        a space of 2 dimensions give no vectorizer and a (0 x 1) projection, so every
+        message's LSA vector is 0 (and so are the features).
         """
+        none = None, np.zeros((0, 1), dtype=np.float32)
         vectorizer = TfidfVectorizer(
             ngram_range=(1, 2), sublinear_tf=True, min_df=2, dtype=np.float32
         )
         try:
             vectors = vectorizer.fit_transform(texts)
-        except ValueError:  # no word occurs twice
-            return None
-        dimensions = min(self.topics, vectors.shape[1] - 1, vectors.shape[0] - 1)
+        except ValueError:  # no word occurs in two texts
+            return none
+        dimensions = min(self.lsa_dimensions, vectors.shape[1] - 1, vectors.shape[0] - 1)
         if dimensions < 2:
-            return None
+            return none
         svd = TruncatedSVD(dimensions, random_state=0).fit(vectors)
         return vectorizer, np.ascontiguousarray(svd.components_.T, dtype=np.float32)
 
-    def _in_topics(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit vectors of ``texts`` in the topic space (zeros without one)."""
-        if self.topic_space_ is None:
-            return np.zeros((len(texts), 1), dtype=np.float32)
-        vectorizer, projection = self.topic_space_
-        if not texts:
-            return np.zeros((0, projection.shape[1]), dtype=np.float32)
-        vectors = np.asarray(tfidf_rows(vectorizer, texts) @ projection)
+    def _in_lsa(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors of ``texts`` in the LSA space (zeros without one)."""
+        width = self.lsa_projection_.shape[1]
+        if self.lsa_words_ is None or not texts:
+            return np.zeros((len(texts), width), dtype=np.float32)
+        vectors = np.asarray(tfidf_rows(self.lsa_words_, texts) @ self.lsa_projection_)
         return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9, None)
 
     @staticmethod
@@ -266,11 +267,11 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
             )
         ]
         lexical = np.asarray(rows, dtype=float).reshape(len(inputs), len(FEATURE_NAMES))
-        topics = self._in_topics([item.text for item in inputs])
+        in_lsa = self._in_lsa([item.text for item in inputs])
         blocks = [
             lexical,
             self.coverage_.transform(inputs),
-            self._compared(inputs, topics, self.topic_index_, self.topic_out_of_scope_),
+            self._nearness(inputs, in_lsa, self.lsa_index_, self.lsa_out_of_scope_),
         ]
         if self.semantic_:
             blocks.append(self._semantic(inputs))
@@ -296,9 +297,9 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
                 "this gap model uses sentence embeddings, which cannot be loaded here"
             )
         vectors = encoder.encode([item.text for item in inputs])
-        return self._compared(inputs, vectors, self.embeddings_, self.out_of_scope_embeddings_)
+        return self._nearness(inputs, vectors, self.embeddings_, self.out_of_scope_embeddings_)
 
-    def _compared(
+    def _nearness(
         self,
         inputs: Sequence[GapInput],
         vectors: np.ndarray,
@@ -308,7 +309,8 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
         """Nearness to the predicted intent, to any, to the best other, to out of scope.
 
         ``vectors`` are the messages', ``examples`` and ``out_of_scope`` the training
-        examples' (one column each), all unit length.
+        examples' (one column each), all unit length. Without out-of-scope examples
+        nothing is closer to them (0), whatever the sign of the other similarities.
         """
         similarities = vectors @ examples
         oos_similarities = vectors @ out_of_scope
@@ -319,8 +321,9 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
                 members = np.zeros(sims.size, dtype=bool)
             predicted, anywhere = self._mean_top(sims[members]), self._mean_top(sims)
             other = self._mean_top(sims[~members])
-            rows.append([predicted, anywhere, predicted - other, self._mean_top(oos) - anywhere])
-        return np.asarray(rows, dtype=float)
+            oos_closer = self._mean_top(oos) - anywhere if oos.size else 0.0
+            rows.append([predicted, anywhere, predicted - other, oos_closer])
+        return np.asarray(rows, dtype=float).reshape(len(inputs), 4)
 
     def _centroid_similarity(self, item: GapInput, vector: sparse.csr_matrix) -> float:
         centroid = self.centroids_.get(item.intent or "")

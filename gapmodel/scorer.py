@@ -145,7 +145,7 @@ class GapClassifier(ClassifierMixin, BaseEstimator):
 
 # The shape of a saved GapModel: bumped when older files cannot be scored by this code
 # (2: the centroid and spaCy coverage features; 3: the additive spline classifier;
-# 4: the topic-space features), so loading one says to retrain.
+# 4: the LSA features), so loading one says to retrain.
 MODEL_FORMAT = 4
 
 
@@ -299,19 +299,19 @@ def explain(
         ),
         "uncovered_lemma_share": ("not_covered", ""),  # worded below, naming the words
         "unknown_lemma_share": ("not_covered_anywhere", ""),
-        "topic_predicted_intent": (
+        "lsa_predicted_intent": (
             "unlike_intent_examples",
             f"the message is about other things than the examples the bot learned for {intent}",
         ),
-        "topic_any_intent": (
+        "lsa_any_intent": (
             "unlike_training",
             "the message is about other things than anything the bot was trained on",
         ),
-        "topic_gap_to_best_other": (
+        "lsa_gap_to_best_other": (
             "closer_to_other_intent",
             f"by what it is about, the message is closer to another topic than to {intent}",
         ),
-        "topic_out_of_scope_closer": (
+        "lsa_out_of_scope_closer": (
             "like_out_of_scope",
             "by what it is about, the message is closer to questions this bot cannot answer",
         ),
@@ -348,10 +348,10 @@ def explain(
         "centroid_predicted_intent": True,
         "uncovered_lemma_share": named["uncovered_lemma_share"] > 0,
         "unknown_lemma_share": named["unknown_lemma_share"] > 0,
-        "topic_predicted_intent": True,
-        "topic_any_intent": True,
-        "topic_gap_to_best_other": named["topic_gap_to_best_other"] < 0,
-        "topic_out_of_scope_closer": named["topic_out_of_scope_closer"] > 0,
+        "lsa_predicted_intent": True,
+        "lsa_any_intent": True,
+        "lsa_gap_to_best_other": named["lsa_gap_to_best_other"] < 0,
+        "lsa_out_of_scope_closer": named["lsa_out_of_scope_closer"] > 0,
         "meaning_predicted_intent": True,
         "meaning_any_intent": True,
         "meaning_gap_to_best_other": named.get("meaning_gap_to_best_other", 0) < 0,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import cross_val_predict
 
@@ -83,14 +84,14 @@ def fold_features(
     predictions: Sequence[Prediction],
     train_texts: Sequence[str],
     train_labels: Sequence[str],
-    semantic: bool = False,
-    spacy_model: str = DEFAULT_SPACY_MODEL,
+    featurizer: GapFeaturizer,
     answers: Mapping[str, str] | None = None,
 ) -> np.ndarray:
     """Features of cross-validated predictions, each fold measured against the other folds.
 
     A message must not be compared with itself: its fold's similarity indexes are built
     from the training and out-of-scope examples of the other folds, as its NLU model was.
+    Each fold fits a copy of ``featurizer`` (its parameters, not its fitted state).
     """
     fold_of_text = {p.text: p.fold for p in predictions if p.label != OOS_LABEL or p.unknown_intent}
     train_folds = np.array([fold_of_text.get(t, -1) for t in train_texts])
@@ -99,7 +100,7 @@ def fold_features(
     for fold in sorted({p.fold for p in predictions}):
         unknown = {p.unknown_intent for p in predictions if p.fold == fold and p.unknown_intent}
         keep = (train_folds != fold) & ~np.isin(labels, list(unknown))
-        featurizer = GapFeaturizer(semantic=semantic, spacy_model=spacy_model).fit(
+        fold_featurizer = clone(featurizer).fit(
             [t for t, k in zip(train_texts, keep, strict=True) if k],
             [lab for lab, k in zip(train_labels, keep, strict=True) if k],
             [p.text for p in predictions if p.is_out_of_scope_example and p.fold != fold],
@@ -107,7 +108,7 @@ def fold_features(
         )
         members = [i for i, p in enumerate(predictions) if p.fold == fold]
         inputs = [as_input(predictions[i]) for i in members]
-        blocks.update(zip(members, featurizer.transform(inputs), strict=True))
+        blocks.update(zip(members, fold_featurizer.transform(inputs), strict=True))
     return np.vstack([blocks[i] for i in range(len(predictions))])
 
 
@@ -156,15 +157,18 @@ def fit_gap_model(
     answers = (
         {a.intent: a.text for a in knowledge_base.answers.values()} if knowledge_base else None
     )
-    X = fold_features(predictions, train_texts, train_labels, semantic, spacy_model, answers)
-    y = np.array([int(p.is_gap) for p in predictions])
-    classifier = GapClassifier()
-    held_out = cross_val_predict(classifier, X, y, cv=5, method="predict_proba")[:, 1]
-    classifier.fit(X, y)
     out_of_scope = [p.text for p in predictions if p.is_out_of_scope_example]
     featurizer = GapFeaturizer(semantic=semantic, spacy_model=spacy_model).fit(
         train_texts, train_labels, out_of_scope, answers
     )
+    # The folds compare in as many LSA dimensions as the served model, so that their
+    # similarities mean the same (a small bot's folds could afford fewer on their own).
+    for_folds = clone(featurizer).set_params(lsa_dimensions=featurizer.lsa_dimensions_)
+    X = fold_features(predictions, train_texts, train_labels, for_folds, answers)
+    y = np.array([int(p.is_gap) for p in predictions])
+    classifier = GapClassifier()
+    held_out = cross_val_predict(classifier, X, y, cv=5, method="predict_proba")[:, 1]
+    classifier.fit(X, y)
     info = dict(metadata or {})
     info.update(
         {

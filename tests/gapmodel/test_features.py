@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from gapmodel.coverage import COVERAGE_FEATURE_NAMES
 from gapmodel.features import (
     FEATURE_NAMES,
-    TOPIC_FEATURE_NAMES,
+    LSA_FEATURE_NAMES,
     GapFeaturizer,
     GapInput,
     ranking_features,
@@ -126,25 +125,43 @@ def test_semantic_features_rank_a_paraphrase_above_an_unrelated_message() -> Non
     assert paraphrase["meaning_predicted_intent"] > unrelated["meaning_predicted_intent"]
 
 
-def test_without_semantic_features_the_lexical_coverage_and_topic_ones_are_made(
+def test_without_semantic_features_the_lexical_coverage_and_lsa_ones_are_made(
     featurizer: GapFeaturizer,
 ) -> None:
-    assert featurizer.feature_names_ == FEATURE_NAMES + COVERAGE_FEATURE_NAMES + TOPIC_FEATURE_NAMES
+    assert featurizer.feature_names_ == FEATURE_NAMES + COVERAGE_FEATURE_NAMES + LSA_FEATURE_NAMES
 
 
-def test_topic_features_tell_what_a_message_is_about(featurizer: GapFeaturizer) -> None:
+def test_lsa_features_tell_what_a_message_is_about(featurizer: GapFeaturizer) -> None:
     intent = "card_arrival"
     about_it = _features(featurizer, "has my card arrived", intent)
     about_another = _features(featurizer, "the exchange rate please", intent)
-    assert about_it["topic_predicted_intent"] > about_another["topic_predicted_intent"]
-    assert about_another["topic_gap_to_best_other"] < 0 < about_it["topic_gap_to_best_other"]
+    assert about_it["lsa_predicted_intent"] > about_another["lsa_predicted_intent"]
+    assert about_another["lsa_gap_to_best_other"] < 0 < about_it["lsa_gap_to_best_other"]
+    # No word the space knows: no direction, so no nearness to anything.
+    unknown = _features(featurizer, "zzz qqq", intent)
+    assert [unknown[name] for name in LSA_FEATURE_NAMES] == [0.0] * len(LSA_FEATURE_NAMES)
 
 
-def test_without_a_word_used_twice_there_is_no_topic_space_and_no_topic_signal() -> None:
-    featurizer = GapFeaturizer().fit(["hello there", "bye now"], ["greet", "goodbye"], ["weather"])
-    assert featurizer.topic_space_ is None
+@pytest.mark.parametrize("out_of_scope", [["weather"], []])
+def test_without_a_word_used_twice_there_is_no_lsa_space_and_no_lsa_signal(
+    out_of_scope: list[str],
+) -> None:
+    featurizer = GapFeaturizer().fit(["hello there", "bye now"], ["greet", "goodbye"], out_of_scope)
+    assert featurizer.lsa_words_ is None
     row = _features(featurizer, "hello there", "greet")
-    assert [row[name] for name in TOPIC_FEATURE_NAMES] == [0.0] * len(TOPIC_FEATURE_NAMES)
+    assert [row[name] for name in LSA_FEATURE_NAMES] == [0.0] * len(LSA_FEATURE_NAMES)
+
+
+def test_without_out_of_scope_examples_nothing_is_closer_to_them() -> None:
+    texts, labels = zip(*TRAINING, strict=True)
+    featurizer = GapFeaturizer().fit(list(texts), list(labels))
+    assert featurizer.lsa_words_ is not None
+    for text in ("what is the exchange rate", "who won the match", "rate my new card"):
+        assert _features(featurizer, text, "card_arrival")["lsa_out_of_scope_closer"] == 0.0
+
+
+def test_no_inputs_give_no_rows(featurizer: GapFeaturizer) -> None:
+    assert featurizer.transform([]).shape == (0, len(featurizer.feature_names_))
 
 
 def test_a_message_like_the_intent_as_a_whole_is_nearer_its_centroid(
@@ -189,20 +206,21 @@ def test_the_fast_domain_probability_equals_the_pipelines() -> None:
     np.testing.assert_allclose(fast, expected, rtol=1e-9)
 
 
-@pytest.mark.parametrize(
-    "vectorizer",
-    [
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=2),
-        TfidfVectorizer(ngram_range=(1, 2), min_df=1),
-        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32),
-    ],
-)
-def test_tfidf_rows_equal_the_vectorizers_own_transform(vectorizer: TfidfVectorizer) -> None:
-    texts = [text for text, _ in TRAINING]
-    vectorizer.fit(texts)
+def test_tfidf_rows_equal_each_vectorizers_own_transform() -> None:
+    texts, labels = zip(*TRAINING, strict=True)
+    out_of_scope = ["what is the weather today", "tell me a joke", "who won the match"]
+    featurizer = GapFeaturizer().fit(list(texts), list(labels), out_of_scope)
+    assert featurizer.domain_classifier_ is not None and featurizer.lsa_words_ is not None
+    domain_union = featurizer.domain_classifier_[0]
+    vectorizers = [
+        featurizer.vectorizer_,
+        featurizer.lsa_words_,
+        *(step for _, step in domain_union.transformer_list),
+    ]
     # Known words, repeated words, nothing known at all, and nothing.
     messages = ["my card card has not arrived", "exchange rate rate rate", "zzz qqq", ""]
-    fast = tfidf_rows(vectorizer, messages)
-    expected = vectorizer.transform(messages)
-    assert fast.dtype == expected.dtype
-    np.testing.assert_allclose(fast.toarray(), expected.toarray(), rtol=1e-6)
+    for vectorizer in vectorizers:
+        fast = tfidf_rows(vectorizer, messages)
+        expected = vectorizer.transform(messages)
+        assert fast.dtype == expected.dtype
+        np.testing.assert_allclose(fast.toarray(), expected.toarray(), rtol=1e-6)

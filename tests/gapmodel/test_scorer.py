@@ -189,3 +189,21 @@ def test_warming_up_loads_the_spacy_pipeline(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(coverage, "_readers", {})  # as in a fresh action server
     model.warm_up()
     assert coverage._readers and all(r._nlp is not None for r in coverage._readers.values())
+
+
+def test_every_feature_can_be_given_as_a_reason_in_words() -> None:
+    # A feature missing from explain's tables would raise only when it first pushes a
+    # score up enough, in production: here every feature pushes, and each one's
+    # condition holds (confidences and gaps to other intents low, the rest high).
+    texts = ["where is my new card", "my card has not arrived", "exchange rate for euros"]
+    featurizer = GapFeaturizer(semantic=True).fit(
+        texts, ["card_arrival", "card_arrival", "exchange_rate"], ["tell me a joke"]
+    )
+    names = featurizer.feature_names_
+    assert any(name.startswith("meaning_") for name in names)
+    low = ("top_confidence", "margin", "gap_to_best_other")
+    values = np.array([-1.0 if name.endswith(low) else 1.0 for name in names])
+    item = GapInput("my cheque bounced", [("card_arrival", 0.4), ("exchange_rate", 0.3)])
+    reasons = explain(item, values, np.ones(len(names)), featurizer)
+    assert {reason.code for reason in reasons} >= {"low_confidence", "like_out_of_scope"}
+    assert all(reason.text for reason in reasons)

@@ -3,13 +3,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gapmodel.features import GapInput
+from gapmodel.features import LSA_FEATURE_NAMES, GapFeaturizer, GapInput
 from gapmodel.knowledge import Answer, KnowledgeBase
 from gapmodel.training import (
     OOS_LABEL,
     Prediction,
     clarification_hit_rate,
     fit_gap_model,
+    fold_features,
     read_predictions,
 )
 
@@ -121,3 +122,15 @@ def test_the_out_of_scope_index_holds_only_out_of_scope_messages() -> None:
     # The in-scope/out-of-scope classifier must call a real intent's message in scope.
     classifier = model.featurizer.domain_classifier_
     assert classifier.predict_proba([hidden_text])[0, 1] < 0.5
+
+
+def test_each_fold_fits_a_copy_of_the_featurizer_it_is_given() -> None:
+    rows, texts, labels = _predictions(), [t for t, _ in TRAIN], [lab for _, lab in TRAIN]
+    template = GapFeaturizer(lsa_dimensions=0)
+    X = fold_features(rows, texts, labels, template)
+    assert not hasattr(template, "index_")  # the template itself stays unfitted
+    names = GapFeaturizer().fit(texts, labels).feature_names_
+    lsa = [names.index(name) for name in LSA_FEATURE_NAMES]
+    assert X.shape == (len(rows), len(names)) and not X[:, lsa].any()
+    served = fit_gap_model(rows, texts, labels).featurizer
+    assert served.lsa_dimensions_ >= 2
