@@ -59,22 +59,16 @@ FEATURE_NAMES = (
     "out_of_scope_probability",
     "centroid_predicted_intent",
 )
-# The same questions asked in a latent semantic analysis (LSA) space learned from the
-# words of the bot's examples and out-of-scope examples: messages that share no wording
-# but are worded like each other's neighbours come out close.
-LSA_FEATURE_NAMES = (
-    "lsa_predicted_intent",
-    "lsa_any_intent",
-    "lsa_gap_to_best_other",
-    "lsa_out_of_scope_closer",
-)
+# How near a message is, in a vector space, to the predicted intent's examples, to any
+# intent's, to the best other intent's rather than the predicted one's, and to
+# out-of-scope examples rather than any intent's (GapFeaturizer._nearness).
+_NEARNESS = ("predicted_intent", "any_intent", "gap_to_best_other", "out_of_scope_closer")
+# In a latent semantic analysis (LSA) space learned from the words of the bot's examples
+# and out-of-scope examples: messages that share no wording but are worded like each
+# other's neighbours come out close.
+LSA_FEATURE_NAMES = tuple(f"lsa_{name}" for name in _NEARNESS)
 # With sentence embeddings (gapmodel/embeddings.py): the same questions asked by meaning.
-SEMANTIC_FEATURE_NAMES = (
-    "meaning_predicted_intent",
-    "meaning_any_intent",
-    "meaning_gap_to_best_other",
-    "meaning_out_of_scope_closer",
-)
+SEMANTIC_FEATURE_NAMES = tuple(f"meaning_{name}" for name in _NEARNESS)
 
 
 def ranking_features(ranking: Sequence[tuple[str, float]]) -> tuple[float, float, float]:
@@ -98,19 +92,20 @@ def tfidf_rows(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> sparse.csr_
     millisecond per vectorizer and message; four vectorizers read every scored message
     (tests/gapmodel/test_features.py checks both agree).
     """
-    if vectorizer.norm not in ("l2", None) or vectorizer.binary:
+    if vectorizer.norm not in ("l2", None):
         return vectorizer.transform(texts)
+    # CountVectorizer's own transform: the vocabulary lookup, with ``binary`` applied.
     counts = CountVectorizer.transform(vectorizer, texts).astype(vectorizer.dtype)
     data = counts.data
     if vectorizer.sublinear_tf:
         np.log(data, out=data)
         data += 1
     if vectorizer.use_idf:
-        data *= vectorizer.idf_[counts.indices].astype(data.dtype)
+        data *= vectorizer.idf_[counts.indices]
     if vectorizer.norm == "l2":
         row_of = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
         norms = np.sqrt(np.bincount(row_of, weights=data * data, minlength=counts.shape[0]))
-        data /= np.where(norms > 0, norms, 1.0)[row_of].astype(data.dtype)
+        data /= np.where(norms > 0, norms, 1.0)[row_of]
     return counts
 
 
@@ -175,7 +170,7 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
         )
         self.vocabulary_ = frozenset(w for t in texts for w in words(t))
         self.lsa_words_, self.lsa_projection_ = self._fit_lsa([*texts, *out_of_scope])
-        self.lsa_dimensions_ = self.lsa_projection_.shape[1] if self.lsa_words_ is not None else 0
+        self.lsa_dimensions_ = self.lsa_projection_.shape[1]
         self.lsa_index_ = np.ascontiguousarray(self._in_lsa(texts).T)  # (dimensions, examples)
         self.lsa_out_of_scope_ = np.ascontiguousarray(self._in_lsa(out_of_scope).T)
         encoder = shared_encoder() if self.semantic else None
@@ -210,11 +205,13 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
 
         The projection is kept as a plain (words x dimensions) array: a message is then
         one sparse-times-dense product of one dtype, where the SVD's own transform copies
-        its components for every message (2 ms of a score). Too few texts or words for
-        a space of 2 dimensions give no vectorizer and a (0 x 1) projection, so every
-        message's LSA vector is 0 (and so are the features).
+        its components for every message (2 ms of a score). Fewer than 2 dimensions
+        (asked for, or all that the texts' words allow) give no vectorizer and an empty
+        projection: every message's LSA vector is empty, and its features 0.
         """
-        none = None, np.zeros((0, 1), dtype=np.float32)
+        none = None, np.zeros((0, 0), dtype=np.float32)
+        if self.lsa_dimensions < 2:
+            return none
         vectorizer = TfidfVectorizer(
             ngram_range=(1, 2), sublinear_tf=True, min_df=2, dtype=np.float32
         )
@@ -229,10 +226,9 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
         return vectorizer, np.ascontiguousarray(svd.components_.T, dtype=np.float32)
 
     def _in_lsa(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit vectors of ``texts`` in the LSA space (zeros without one)."""
-        width = self.lsa_projection_.shape[1]
-        if self.lsa_words_ is None or not texts:
-            return np.zeros((len(texts), width), dtype=np.float32)
+        """Unit vectors of ``texts`` in the LSA space (empty without one)."""
+        if self.lsa_words_ is None:
+            return np.zeros((len(texts), 0), dtype=np.float32)
         vectors = np.asarray(tfidf_rows(self.lsa_words_, texts) @ self.lsa_projection_)
         return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9, None)
 
@@ -323,7 +319,7 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
             other = self._mean_top(sims[~members])
             oos_closer = self._mean_top(oos) - anywhere if oos.size else 0.0
             rows.append([predicted, anywhere, predicted - other, oos_closer])
-        return np.asarray(rows, dtype=float).reshape(len(inputs), 4)
+        return np.asarray(rows, dtype=float).reshape(len(inputs), len(_NEARNESS))
 
     def _centroid_similarity(self, item: GapInput, vector: sparse.csr_matrix) -> float:
         centroid = self.centroids_.get(item.intent or "")
