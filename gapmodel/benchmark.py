@@ -28,7 +28,7 @@ from gapmodel import engine
 from gapmodel.coverage import DEFAULT_SPACY_MODEL, forget_training_readings
 from gapmodel.datasets import LabelledText, group_by_label, read_labelled, read_lines
 from gapmodel.embeddings import shared_encoder
-from gapmodel.metrics import rasa_fallback, score_quality
+from gapmodel.metrics import rasa_fallback, score_quality, versus_baseline
 from gapmodel.scorer import GapModel
 from gapmodel.training import (
     OOS_LABEL,
@@ -155,6 +155,8 @@ def run(
     y = np.array([int(p.is_gap) for p in test_predictions])
     fallback = rasa_fallback(y, [p.ranking for p in test_predictions])
     rate = fallback["escalation_rate"]
+    gap_quality = score_quality(y, gap_probability, rate)
+    baseline_quality = score_quality(y, confidence_gap, rate)
     tested_in_scope = [p for p in test_predictions if p.label != OOS_LABEL]
     report: dict[str, Any] = {
         "n": len(test_predictions),
@@ -162,9 +164,12 @@ def run(
         if tested_in_scope
         else None,
         "gap_rate": round(float(y.mean()), 4),
-        "gap_model": score_quality(y, gap_probability, rate),
-        "confidence_baseline": score_quality(y, confidence_gap, rate),
+        "gap_model": gap_quality,
+        "confidence_baseline": baseline_quality,
         "rasa_fallback": fallback,
+        "versus_baseline": versus_baseline(
+            y, gap_quality, baseline_quality, rate, fallback["gap_recall"]
+        ),
         "latency_ms": _latency(model, inputs),
         "train": {
             "paths": [str(p) for p in train_paths],
@@ -187,10 +192,11 @@ def run(
 
 
 def markdown(report: dict[str, Any]) -> str:
-    gap, base, fallback = (
+    gap, base, fallback, versus = (
         report["gap_model"],
         report["confidence_baseline"],
         report["rasa_fallback"],
+        report["versus_baseline"],
     )
     rate = fallback["escalation_rate"]
     rows = [
@@ -212,7 +218,23 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"Rasa FallbackClassifier(0.3, 0.1): escalates {fallback['escalation_rate']:.1%}, "
         f"gap recall {fallback['gap_recall']}, gap precision {fallback['gap_precision']}.",
+        *_versus_lines(versus),
         f"Gap model scoring latency per turn: p50 {report['latency_ms']['p50']} ms, "
         f"p99 {report['latency_ms']['p99']} ms.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _versus_lines(versus: dict[str, Any]) -> list[str]:
+    removed, ratio = versus["auroc_error_removed"], versus["recall_ratio_at_fallback_rate"]
+    gain = f"Against 1 - NLU confidence: AUROC {versus['auroc_gain']:+.3f}"
+    if removed is not None:
+        gain += f", {removed:.0%} of its wrongly ordered (gap, no gap) pairs put right"
+    lines = [gain + "."]
+    if ratio is not None:
+        lines.append(
+            f"At the fallback's rate the gap model catches {ratio}× the fallback's gaps; "
+            f"no detector could catch more than {versus['best_possible_recall_ratio']}× "
+            f"(recall {versus['best_possible_recall_at_fallback_rate']})."
+        )
+    return lines

@@ -28,10 +28,15 @@ def expected_calibration_error(y: np.ndarray, probability: np.ndarray, bins: int
 
 def at_rate(y: np.ndarray, score: np.ndarray, rate: float) -> tuple[float, float]:
     """Recall and precision of flagging the ``rate`` share of messages with the top scores."""
-    flagged = max(1, int(round(rate * len(score))))
+    flagged = _flagged(rate, len(score))
     order = np.argsort(-score, kind="stable")[:flagged]
     caught = y[order].sum()
     return float(caught / max(1, y.sum())), float(caught / flagged)
+
+
+def _flagged(rate: float, n: int) -> int:
+    """How many of ``n`` messages escalating ``rate`` of them flags (at least one)."""
+    return max(1, int(round(rate * n)))
 
 
 def score_quality(y: np.ndarray, score: np.ndarray, fallback_rate: float) -> dict[str, float]:
@@ -45,6 +50,35 @@ def score_quality(y: np.ndarray, score: np.ndarray, fallback_rate: float) -> dic
         "precision_at_fallback_rate": round(precision_fb, 4),
         "recall_at_10pct": round(at_rate(y, score, 0.10)[0], 4),
         "recall_at_20pct": round(at_rate(y, score, 0.20)[0], 4),
+    }
+
+
+def versus_baseline(
+    y: np.ndarray, gap_model: dict[str, float], baseline: dict[str, float], fallback_rate: float,
+    fallback_recall: float,
+) -> dict[str, float | None]:  # fmt: skip
+    """The gap model against the baseline, and the most any detector could catch.
+
+    1 - AUROC is the share of (gap, no gap) pairs a score puts in the wrong order:
+    ``auroc_error_removed`` is the share of the baseline's wrongly ordered pairs that the
+    gap model orders right, comparable between bots whose baselines differ (a baseline
+    at 0.96 leaves no room for a gain of 0.05). Escalating ``fallback_rate`` of the
+    messages catches at most that many gaps: the ceiling of the recall ratio.
+    """
+    room = 1 - baseline["auroc"]
+    ceiling = min(1.0, _flagged(fallback_rate, len(y)) / max(1, int(y.sum())))
+
+    def ratio(recall: float) -> float | None:
+        return round(recall / fallback_recall, 3) if fallback_recall else None
+
+    return {
+        "auroc_gain": round(gap_model["auroc"] - baseline["auroc"], 4),
+        "auroc_error_removed": round((gap_model["auroc"] - baseline["auroc"]) / room, 3)
+        if room > 0
+        else None,
+        "recall_ratio_at_fallback_rate": ratio(gap_model["recall_at_fallback_rate"]),
+        "best_possible_recall_at_fallback_rate": round(ceiling, 4),
+        "best_possible_recall_ratio": ratio(ceiling),
     }
 
 

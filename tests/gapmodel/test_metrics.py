@@ -3,7 +3,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gapmodel.metrics import at_rate, expected_calibration_error, rasa_fallback, score_quality
+from gapmodel.metrics import (
+    at_rate,
+    expected_calibration_error,
+    rasa_fallback,
+    score_quality,
+    versus_baseline,
+)
 
 
 def test_perfectly_calibrated_scores_have_no_calibration_error() -> None:
@@ -47,3 +53,26 @@ def test_score_quality_has_the_report_keys_and_ranks() -> None:
         "auroc", "average_precision", "ece", "recall_at_fallback_rate",
         "precision_at_fallback_rate", "recall_at_10pct", "recall_at_20pct",
     }  # fmt: skip
+
+
+def test_versus_baseline_measures_the_gain_against_the_room_left_and_the_ceiling() -> None:
+    y = np.array([1] * 40 + [0] * 60)
+    gap_model = {"auroc": 0.95, "recall_at_fallback_rate": 0.25}
+    baseline = {"auroc": 0.90, "recall_at_fallback_rate": 0.2}
+    versus = versus_baseline(y, gap_model, baseline, fallback_rate=0.12, fallback_recall=0.2)
+    assert versus["auroc_gain"] == pytest.approx(0.05)
+    assert versus["auroc_error_removed"] == pytest.approx(0.5)  # 0.10 wrong -> 0.05 wrong
+    assert versus["recall_ratio_at_fallback_rate"] == pytest.approx(1.25)
+    # 12 escalations catch at most 12 of the 40 gaps.
+    assert versus["best_possible_recall_at_fallback_rate"] == pytest.approx(0.3)
+    assert versus["best_possible_recall_ratio"] == pytest.approx(1.5)
+
+
+def test_versus_a_perfect_baseline_or_a_fallback_that_catches_nothing() -> None:
+    y = np.array([1, 0, 0, 0])
+    perfect = {"auroc": 1.0, "recall_at_fallback_rate": 1.0}
+    versus = versus_baseline(y, perfect, perfect, fallback_rate=0.0, fallback_recall=0.0)
+    assert versus["auroc_error_removed"] is None
+    assert versus["recall_ratio_at_fallback_rate"] is None
+    # Like the recall at a rate, the ceiling counts at least one escalated message.
+    assert versus["best_possible_recall_at_fallback_rate"] == 1.0
