@@ -13,10 +13,15 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from gapmodel.datasets import LABEL_COLUMNS, TEXT_COLUMNS
 from gapmodel.errors import GapdeskError
 from gapmodel.settings import Settings, load_settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+SOURCE_HELP = (
+    f"a CSV file (text column: {', '.join(TEXT_COLUMNS)}; label column: "
+    f"{', '.join(LABEL_COLUMNS)}) or a seq.in/label folder"
+)
 
 
 def _settings_epilog() -> str:
@@ -39,10 +44,26 @@ def build_parser() -> argparse.ArgumentParser:
         "import-intents",
         help="write NLU examples, domain intents and answer rules from a labelled CSV/folder",
     )
-    imp.add_argument("source", type=Path, help="CSV (text/sentence + label/category) or folder")
+    imp.add_argument("source", type=Path, help=SOURCE_HELP)
     imp.add_argument("--name", default="intents", help="file stem for the written files")
     imp.add_argument("--note", default="", help="source and licence note for the NLU file")
     imp.set_defaults(handler=_cmd_import_intents)
+    hold = data_commands.add_parser(
+        "hold-out",
+        help="make a gap benchmark from labelled data without out-of-scope questions",
+        description="Holds out a share of the intents (the bot never learns them: their "
+        "messages become out-of-scope questions) and splits every intent's rows into "
+        "train and test. Writes train.csv, train_out_of_scope.csv and test.csv.",
+    )
+    hold.add_argument("source", type=Path, help=SOURCE_HELP)
+    hold.add_argument("--out", type=Path, required=True, help="folder for the three CSV files")
+    hold.add_argument("--share", type=float, default=0.25, help="share of intents held out")
+    hold.add_argument("--test-share", type=float, default=0.3, help="share of rows for test")
+    hold.add_argument("--seed", type=int, default=0, help="seed of the random choices")
+    hold.add_argument(
+        "--oos-label", default="oos", help="label of rows already out of scope (kept so)"
+    )
+    hold.set_defaults(handler=_cmd_hold_out)
 
     from gapmodel import cli_commands  # sub-commands that need the heavier library parts
 
@@ -66,6 +87,22 @@ def _cmd_import_intents(args: argparse.Namespace, settings: Settings) -> int:
     write_answer_rules(groups, Path("data/rules") / f"{args.name}.yml")
     examples = sum(len(texts) for texts in groups.values())
     print(f"wrote {len(groups)} intents, {examples} examples (data/nlu, bot/domain, data/rules)")
+    return 0
+
+
+def _cmd_hold_out(args: argparse.Namespace, settings: Settings) -> int:
+    from gapmodel.datasets import hold_out_intents, read_labelled, write_labelled_csv
+
+    rows = read_labelled(args.source)
+    split = hold_out_intents(rows, args.share, args.test_share, args.seed, args.oos_label)
+    write_labelled_csv(split.train, args.out / "train.csv")
+    write_labelled_csv(split.train_out_of_scope, args.out / "train_out_of_scope.csv")
+    write_labelled_csv(split.test, args.out / "test.csv")
+    print(f"held out {len(split.held_out)} intents: {', '.join(split.held_out)}")
+    print(
+        f"wrote {args.out}: train.csv {len(split.train)}, train_out_of_scope.csv "
+        f"{len(split.train_out_of_scope)}, test.csv {len(split.test)} rows"
+    )
     return 0
 
 

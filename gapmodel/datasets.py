@@ -2,21 +2,24 @@
 
 Two input shapes are understood, so that any bot's data can be used:
 
-* a CSV file with a header, the text in a column named ``sentence`` or ``text`` and the
-  label in ``label`` or ``category``;
+* a CSV file with a header, the text in a column named ``sentence``, ``text``,
+  ``utterance`` or ``instruction`` and the label in ``label``, ``intent`` or ``category``
+  (the first of each that the file has);
 * a folder in the BANKING77-OOS / CLINC style: line-aligned ``seq.in`` (texts) and
   ``label`` (labels) files.
 
 The writers produce the Rasa 3.x YAML the bot trains on (``data/nlu``), the matching
-intent list for the domain and one rule per answerable intent.
+intent list for the domain and one rule per answerable intent. :func:`hold_out_intents`
+makes a gap benchmark out of a bot's data that has no out-of-scope questions.
 """
 
 from __future__ import annotations
 
 import csv
+import random
 import re
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +27,8 @@ import yaml
 
 from gapmodel.errors import ConfigurationError
 
-TEXT_COLUMNS = ("sentence", "text")
-LABEL_COLUMNS = ("label", "category")
+TEXT_COLUMNS = ("sentence", "text", "utterance", "instruction")
+LABEL_COLUMNS = ("label", "intent", "category")
 ANSWER_ACTION = "action_gap_answer"
 
 # Rasa reads "[value](entity)" or "[value]{...}" inside an example as an entity
@@ -76,6 +79,62 @@ def _read_seq_folder(folder: Path) -> list[LabelledText]:
         )
     rows = [LabelledText(_clean(t), lab.strip()) for t, lab in zip(texts, labels, strict=True)]
     return [row for row in rows if row.text and row.label]
+
+
+@dataclass(frozen=True)
+class HeldOutSplit:
+    """A gap benchmark made from labelled data: see :func:`hold_out_intents`."""
+
+    train: list[LabelledText]  # the kept intents' training rows
+    train_out_of_scope: list[LabelledText]  # the held-out intents' training rows, as oos
+    test: list[LabelledText]  # every intent's test rows, the held-out ones as oos
+    held_out: list[str]
+
+
+def hold_out_intents(
+    rows: Sequence[LabelledText],
+    share: float = 0.25,
+    test_share: float = 0.3,
+    seed: int = 0,
+    oos_label: str = "oos",
+) -> HeldOutSplit:
+    """Split a bot's labelled messages as BANKING77-OOS was made from BANKING77.
+
+    ``share`` of the intents (chosen with ``seed``) are held out: the bot never learns
+    them, so their messages are on-topic questions it has no answer for, the hardest
+    out-of-scope kind. Every label's rows are split into train and test (``test_share``);
+    the held-out intents' training rows are kept apart as the bot's own out-of-scope
+    examples, to benchmark with them or without. Rows already labelled ``oos_label``
+    count as held out.
+    """
+    if not 0 < share < 1 or not 0 < test_share < 1:
+        raise ConfigurationError("the held-out and test shares must be between 0 and 1")
+    intents = sorted({r.label for r in rows} - {oos_label})
+    rng = random.Random(seed)
+    held_out = sorted(rng.sample(intents, round(share * len(intents))))
+    if len(intents) - len(held_out) < 2 or not held_out:
+        raise ConfigurationError(
+            f"{len(intents)} intents: too few to hold out {share:.0%} and keep two or more"
+        )
+    out_of_scope = {oos_label, *held_out}
+    split = HeldOutSplit([], [], [], held_out)
+    for label, texts in group_by_label(rows).items():
+        rng.shuffle(texts)
+        tested = round(test_share * len(texts))
+        kept_label = oos_label if label in out_of_scope else label
+        split.test.extend(LabelledText(t, kept_label) for t in texts[:tested])
+        training = split.train_out_of_scope if label in out_of_scope else split.train
+        training.extend(LabelledText(t, kept_label) for t in texts[tested:])
+    return split
+
+
+def write_labelled_csv(rows: Iterable[LabelledText], path: Path) -> None:
+    """``text,label`` CSV, as :func:`read_labelled` reads it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        writer.writerows((r.text, r.label) for r in rows)
 
 
 def read_lines(path: Path) -> list[str]:

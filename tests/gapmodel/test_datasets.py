@@ -10,11 +10,13 @@ import yaml
 from gapmodel.datasets import (
     LabelledText,
     group_by_label,
+    hold_out_intents,
     read_labelled,
     read_rasa_nlu,
     strip_annotations,
     write_answer_rules,
     write_domain_intents,
+    write_labelled_csv,
     write_rasa_nlu,
 )
 from gapmodel.errors import ConfigurationError
@@ -63,7 +65,7 @@ def test_read_labelled_seq_folder_with_mismatched_lines_is_an_error(tmp_path: Pa
 
 
 def test_read_labelled_csv_without_label_column_is_an_error(tmp_path: Path) -> None:
-    csv_file = _write(tmp_path / "data.csv", "text,intent\nhello,greet\n")
+    csv_file = _write(tmp_path / "data.csv", "text,tag\nhello,greet\n")
     with pytest.raises(ConfigurationError, match="label"):
         read_labelled(csv_file)
 
@@ -150,3 +152,52 @@ def test_domain_intents_are_yaml_listing_the_intents(tmp_path: Path) -> None:
         "card_arrival",
         "top_up",
     ]
+
+
+def test_read_labelled_prefers_an_intent_column_to_a_coarser_category(tmp_path: Path) -> None:
+    csv_file = _write(
+        tmp_path / "shop.csv", "instruction,category,intent\nwhere is my parcel,ORDER,track_order\n"
+    )
+    assert read_labelled(csv_file) == [LabelledText("where is my parcel", "track_order")]
+
+
+def _intents(count: int, per_intent: int) -> list[LabelledText]:
+    return [
+        LabelledText(f"message {i} of {n}", f"intent_{n}")
+        for n in range(count)
+        for i in range(per_intent)
+    ]
+
+
+def test_hold_out_intents_makes_their_messages_out_of_scope_everywhere() -> None:
+    rows = [*_intents(8, 10), LabelledText("what's the weather", "oos")]
+    split = hold_out_intents(rows, share=0.25, test_share=0.3, seed=3)
+    assert len(split.held_out) == 2
+    kept = {r.label for r in split.train}
+    assert not kept & set(split.held_out) and "oos" not in kept and len(kept) == 6
+    assert {r.label for r in split.train_out_of_scope} == {"oos"}
+    assert len(split.train_out_of_scope) == 2 * 7 + 1
+    assert {r.label for r in split.test} == kept | {"oos"}
+    assert sum(r.label == "oos" for r in split.test) == 2 * 3
+    # Every message once, none both learned and tested.
+    texts = [r.text for part in (split.train, split.train_out_of_scope, split.test) for r in part]
+    assert sorted(texts) == sorted(r.text for r in rows)
+
+
+def test_hold_out_intents_is_repeatable_by_seed() -> None:
+    rows = _intents(12, 5)
+    assert hold_out_intents(rows, seed=1) == hold_out_intents(rows, seed=1)
+    assert hold_out_intents(rows, seed=1).held_out != hold_out_intents(rows, seed=2).held_out
+
+
+def test_hold_out_intents_refuses_to_leave_fewer_than_two_intents() -> None:
+    with pytest.raises(ConfigurationError, match="too few"):
+        hold_out_intents(_intents(2, 5), share=0.5)
+    with pytest.raises(ConfigurationError, match="between 0 and 1"):
+        hold_out_intents(_intents(8, 5), share=1.0)
+
+
+def test_written_splits_read_back(tmp_path: Path) -> None:
+    rows = [LabelledText('a "quoted", message', "intent_a"), LabelledText("b", "oos")]
+    write_labelled_csv(rows, tmp_path / "out" / "train.csv")
+    assert read_labelled(tmp_path / "out" / "train.csv") == rows
