@@ -226,10 +226,11 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def _versus_lines(versus: dict[str, Any]) -> list[str]:
-    removed, ratio = versus["auroc_error_removed"], versus["recall_ratio_at_fallback_rate"]
+    cut, ratio = versus["wrongly_ordered_pairs_cut"], versus["recall_ratio_at_fallback_rate"]
     gain = f"Against 1 - NLU confidence: AUROC {versus['auroc_gain']:+.3f}"
-    if removed is not None:
-        gain += f", {removed:.0%} of its wrongly ordered (gap, no gap) pairs put right"
+    if cut is not None:
+        fewer = "fewer" if cut >= 0 else "more"
+        gain += f", {abs(cut):.0%} {fewer} wrongly ordered (gap, no gap) pairs than it"
     lines = [gain + "."]
     if ratio is not None:
         lines.append(

@@ -102,17 +102,23 @@ def hold_out_intents(
 
     ``share`` of the intents (chosen with ``seed``) are held out: the bot never learns
     them, so their messages are on-topic questions it has no answer for, the hardest
-    out-of-scope kind. Every label's rows are split into train and test (``test_share``);
-    the held-out intents' training rows are kept apart as the bot's own out-of-scope
-    examples, to benchmark with them or without. Rows already labelled ``oos_label``
-    count as held out.
+    out-of-scope kind. Every label's rows are split into train and test (``test_share``
+    of them, rounded: a label with one row is never tested); the held-out intents'
+    training rows are kept apart as the bot's own out-of-scope examples, to benchmark
+    with them or without. Rows already labelled ``oos_label`` count as held out. A text
+    repeated in ``rows`` is kept once, under its first label (:func:`group_by_label`),
+    so that no text is both learned and tested.
     """
     if not 0 < share < 1 or not 0 < test_share < 1:
         raise ConfigurationError("the held-out and test shares must be between 0 and 1")
     intents = sorted({r.label for r in rows} - {oos_label})
     rng = random.Random(seed)
     held_out = sorted(rng.sample(intents, round(share * len(intents))))
-    if len(intents) - len(held_out) < 2 or not held_out:
+    if not held_out:
+        raise ConfigurationError(
+            f"{share:.0%} of {len(intents)} intents rounds to none: hold out a larger share"
+        )
+    if len(intents) - len(held_out) < 2:
         raise ConfigurationError(
             f"{len(intents)} intents: too few to hold out {share:.0%} and keep two or more"
         )

@@ -60,10 +60,10 @@ def versus_baseline(
     """The gap model against the baseline, and the most any detector could catch.
 
     1 - AUROC is the share of (gap, no gap) pairs a score puts in the wrong order:
-    ``auroc_error_removed`` is the share of the baseline's wrongly ordered pairs that the
-    gap model orders right, comparable between bots whose baselines differ (a baseline
-    at 0.96 leaves no room for a gain of 0.05). Escalating ``fallback_rate`` of the
-    messages catches at most that many gaps: the ceiling of the recall ratio.
+    ``wrongly_ordered_pairs_cut`` is how much fewer of them the gap model has, relative
+    to the baseline's (negative: more), comparable between bots whose baselines differ
+    (a baseline at 0.96 leaves no room for a gain of 0.05). Escalating ``fallback_rate``
+    of the messages catches at most that many gaps: the ceiling of the recall ratio.
     """
     room = 1 - baseline["auroc"]
     ceiling = min(1.0, _flagged(fallback_rate, len(y)) / max(1, int(y.sum())))
@@ -73,7 +73,7 @@ def versus_baseline(
 
     return {
         "auroc_gain": round(gap_model["auroc"] - baseline["auroc"], 4),
-        "auroc_error_removed": round((gap_model["auroc"] - baseline["auroc"]) / room, 3)
+        "wrongly_ordered_pairs_cut": round((gap_model["auroc"] - baseline["auroc"]) / room, 3)
         if room > 0
         else None,
         "recall_ratio_at_fallback_rate": ratio(gap_model["recall_at_fallback_rate"]),

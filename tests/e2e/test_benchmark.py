@@ -60,6 +60,9 @@ def test_benchmark_reports_both_scores_in_the_agreed_shape(tmp_path: Path) -> No
     assert set(report["gap_model"]) >= SCORE_KEYS
     assert set(report["confidence_baseline"]) >= SCORE_KEYS
     assert set(report["rasa_fallback"]) == {"escalation_rate", "gap_recall", "gap_precision"}
+    assert report["versus_baseline"]["auroc_gain"] == pytest.approx(
+        report["gap_model"]["auroc"] - report["confidence_baseline"]["auroc"], abs=1e-3
+    )
     assert report["latency_ms"]["p99"] >= report["latency_ms"]["p50"] > 0
     for name in ("report.json", "report.md", "gap_detection.png"):
         assert (tmp_path / "report" / name).stat().st_size > 0

@@ -1,4 +1,4 @@
-"""Unit tests of gapmodel.datasets: reading labelled texts, writing Rasa YAML."""
+"""Unit tests of gapmodel.datasets: reading labelled texts, writing Rasa YAML, held-out splits."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gapmodel.cli import main
 from gapmodel.datasets import (
     LabelledText,
     group_by_label,
@@ -190,11 +191,34 @@ def test_hold_out_intents_is_repeatable_by_seed() -> None:
     assert hold_out_intents(rows, seed=1).held_out != hold_out_intents(rows, seed=2).held_out
 
 
-def test_hold_out_intents_refuses_to_leave_fewer_than_two_intents() -> None:
+def test_hold_out_intents_keeps_a_repeated_text_once_under_its_first_label() -> None:
+    rows = [*_intents(8, 10), LabelledText("MESSAGE 0 OF 0", "intent_7")]
+    split = hold_out_intents(rows, seed=3)
+    kept = [r for part in (split.train, split.train_out_of_scope, split.test) for r in part]
+    assert len(kept) == 80
+    assert not any(r.text == "MESSAGE 0 OF 0" for r in kept)
+
+
+def test_hold_out_intents_refuses_to_hold_out_none_or_leave_fewer_than_two() -> None:
     with pytest.raises(ConfigurationError, match="too few"):
         hold_out_intents(_intents(2, 5), share=0.5)
+    with pytest.raises(ConfigurationError, match="rounds to none"):
+        hold_out_intents(_intents(27, 2), share=0.01)
     with pytest.raises(ConfigurationError, match="between 0 and 1"):
         hold_out_intents(_intents(8, 5), share=1.0)
+
+
+def test_the_hold_out_command_writes_the_three_files(tmp_path: Path) -> None:
+    source = tmp_path / "bot.csv"
+    write_labelled_csv([*_intents(8, 10), LabelledText("tell me a joke", "none")], source)
+    out = tmp_path / "split"
+    assert main(["data", "hold-out", str(source), "--out", str(out), "--oos-label", "none"]) == 0
+    train = read_labelled(out / "train.csv")
+    out_of_scope = read_labelled(out / "train_out_of_scope.csv")
+    test = read_labelled(out / "test.csv")
+    assert len(train) + len(out_of_scope) + len(test) == 81
+    assert {r.label for r in out_of_scope} == {"none"}
+    assert "none" not in {r.label for r in train}
 
 
 def test_written_splits_read_back(tmp_path: Path) -> None:

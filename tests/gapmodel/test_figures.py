@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from gapmodel.costs import ANSWER, CLARIFY, ESCALATE
-from gapmodel.figures import FirstTurn, handed_over_at_rate, markdown, not_answered_by_group
+from gapmodel.figures import FirstTurn, at_one_threshold, markdown, not_answered_by_group
 
 
 def test_the_breakdown_lists_the_most_answered_group_first() -> None:
@@ -25,9 +25,17 @@ def test_the_breakdown_lists_the_most_answered_group_first() -> None:
 
 def test_one_threshold_hands_over_the_other_set_at_the_reference_rate() -> None:
     reference = np.arange(100) / 100  # 10 % of it at 0.891 or above
-    assert handed_over_at_rate(reference, [0.95, 0.9, 0.5], 0.10) == pytest.approx(2 / 3, abs=1e-4)
-    assert handed_over_at_rate(reference, [0.95, 0.9, 0.5], 0.50) == 1.0
-    assert handed_over_at_rate(reference, [0.2, 0.3], 0.10) == 0.0
+    assert at_one_threshold(reference, [0.95, 0.9, 0.5], 0.10) == (
+        0.1,
+        pytest.approx(2 / 3, abs=1e-4),
+    )
+    assert at_one_threshold(reference, [0.95, 0.9, 0.5], 0.50) == (0.5, 1.0)
+    assert at_one_threshold(reference, [0.2, 0.3], 0.10) == (0.1, 0.0)
+
+
+def test_one_threshold_says_when_ties_hand_over_more_of_the_reference() -> None:
+    reference = [0.1] * 80 + [1.0] * 20  # a rule's hand-overs count as 1.0
+    assert at_one_threshold(reference, [1.0, 0.5], 0.10) == (0.2, 0.5)
 
 
 def test_the_report_names_the_shop_intents_answered_most() -> None:
@@ -47,10 +55,11 @@ def test_the_report_names_the_shop_intents_answered_most() -> None:
             "bitext_not_answered": 0.881,
             "banking77_test_not_answered": 0.112,
             "bitext_not_answered_at_banking77_10pct": 0.832,
+            "banking77_test_at_that_threshold": 0.1,
             "separation_auroc": 0.936,
             "bitext_not_answered_by_intent": {"cancel_order": 0.432, "complaint": 1.0},
         },
     }
     text = markdown(report)
-    assert "| 83.2% |" in text
+    assert "(10.0% at it) | 83.2% |" in text
     assert "(share not answered): cancel_order 43%, complaint 100%." in text
