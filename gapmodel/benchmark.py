@@ -167,9 +167,7 @@ def run(
         "gap_model": gap_quality,
         "confidence_baseline": baseline_quality,
         "rasa_fallback": fallback,
-        "versus_baseline": versus_baseline(
-            y, gap_quality, baseline_quality, rate, fallback["gap_recall"]
-        ),
+        "versus_baseline": versus_baseline(y, gap_quality, baseline_quality, fallback),
         "latency_ms": _latency(model, inputs),
         "train": {
             "paths": [str(p) for p in train_paths],

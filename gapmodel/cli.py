@@ -13,15 +13,11 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from gapmodel.datasets import LABEL_COLUMNS, TEXT_COLUMNS
+from gapmodel.datasets import LABELLED_DATA_HELP
 from gapmodel.errors import GapdeskError
 from gapmodel.settings import Settings, load_settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
-SOURCE_HELP = (
-    f"a CSV file (text column: {', '.join(TEXT_COLUMNS)}; label column: "
-    f"{', '.join(LABEL_COLUMNS)}) or a seq.in/label folder"
-)
 
 
 def _settings_epilog() -> str:
@@ -44,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         "import-intents",
         help="write NLU examples, domain intents and answer rules from a labelled CSV/folder",
     )
-    imp.add_argument("source", type=Path, help=SOURCE_HELP)
+    imp.add_argument("source", type=Path, help=LABELLED_DATA_HELP)
     imp.add_argument("--name", default="intents", help="file stem for the written files")
     imp.add_argument("--note", default="", help="source and licence note for the NLU file")
     imp.set_defaults(handler=_cmd_import_intents)
@@ -55,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         "messages become out-of-scope questions) and splits every intent's rows into "
         "train and test. Writes train.csv, train_out_of_scope.csv and test.csv.",
     )
-    hold.add_argument("source", type=Path, help=SOURCE_HELP)
+    hold.add_argument("source", type=Path, help=LABELLED_DATA_HELP)
     hold.add_argument("--out", type=Path, required=True, help="folder for the three CSV files")
     hold.add_argument("--share", type=float, default=0.25, help="share of intents held out")
     hold.add_argument("--test-share", type=float, default=0.3, help="share of rows for test")

@@ -8,6 +8,7 @@ import sys
 import uuid
 from pathlib import Path
 
+from gapmodel.datasets import LABELLED_DATA_HELP
 from gapmodel.settings import Settings
 
 
@@ -58,10 +59,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     benchmark = commands.add_parser(
         "benchmark",
         help="train the NLU and gap model on TRAIN, score TEST: gap model vs NLU confidence",
-        description="TRAIN and TEST: labelled data, each a CSV file (text column: sentence, "
-        "text, utterance or instruction; label column: label, intent or category) or a "
-        "seq.in/label folder. Rows labelled --oos-label are out-of-scope examples, never "
-        "an intent.",
+        description=f"TRAIN and TEST: labelled data, each {LABELLED_DATA_HELP}. Rows "
+        "labelled --oos-label are out-of-scope examples, never an intent.",
     )
     benchmark.add_argument("--train", type=Path, nargs="+", required=True, metavar="TRAIN")
     benchmark.add_argument("--test", type=Path, nargs="+", required=True, metavar="TEST")

@@ -29,6 +29,11 @@ from gapmodel.errors import ConfigurationError
 
 TEXT_COLUMNS = ("sentence", "text", "utterance", "instruction")
 LABEL_COLUMNS = ("label", "intent", "category")
+# For --help texts: what read_labelled understands.
+LABELLED_DATA_HELP = (
+    f"a CSV file (text column: {', '.join(TEXT_COLUMNS)}; label column: "
+    f"{', '.join(LABEL_COLUMNS)}) or a seq.in/label folder"
+)
 ANSWER_ACTION = "action_gap_answer"
 
 # Rasa reads "[value](entity)" or "[value]{...}" inside an example as an entity

@@ -210,8 +210,6 @@ class GapFeaturizer(TransformerMixin, BaseEstimator):
         projection: every message's LSA vector is empty, and its features 0.
         """
         none = None, np.zeros((0, 0), dtype=np.float32)
-        if self.lsa_dimensions < 2:
-            return none
         vectorizer = TfidfVectorizer(
             ngram_range=(1, 2), sublinear_tf=True, min_df=2, dtype=np.float32
         )

@@ -54,22 +54,25 @@ def score_quality(y: np.ndarray, score: np.ndarray, fallback_rate: float) -> dic
 
 
 def versus_baseline(
-    y: np.ndarray, gap_model: dict[str, float], baseline: dict[str, float], fallback_rate: float,
-    fallback_recall: float,
+    y: np.ndarray, gap_model: dict[str, float], baseline: dict[str, float],
+    fallback: dict[str, Any],
 ) -> dict[str, float | None]:  # fmt: skip
     """The gap model against the baseline, and the most any detector could catch.
 
     1 - AUROC is the share of (gap, no gap) pairs a score puts in the wrong order:
     ``wrongly_ordered_pairs_cut`` is how much fewer of them the gap model has, relative
     to the baseline's (negative: more), comparable between bots whose baselines differ
-    (a baseline at 0.96 leaves no room for a gain of 0.05). Escalating ``fallback_rate``
-    of the messages catches at most that many gaps: the ceiling of the recall ratio.
+    (a baseline at 0.96 leaves no room for a gain of 0.05). Escalating as many messages
+    as the fallback (:func:`rasa_fallback`) catches at most that many gaps: the ceiling
+    of the recall ratio.
     """
     room = 1 - baseline["auroc"]
-    ceiling = min(1.0, _flagged(fallback_rate, len(y)) / max(1, int(y.sum())))
+    flagged = _flagged(fallback["escalation_rate"], len(y))
+    ceiling = min(1.0, flagged / max(1, int(y.sum())))
 
     def ratio(recall: float) -> float | None:
-        return round(recall / fallback_recall, 3) if fallback_recall else None
+        caught = fallback["gap_recall"]
+        return round(recall / caught, 3) if caught else None
 
     return {
         "auroc_gain": round(gap_model["auroc"] - baseline["auroc"], 4),

@@ -59,7 +59,8 @@ def test_versus_baseline_measures_the_gain_against_the_room_left_and_the_ceiling
     y = np.array([1] * 40 + [0] * 60)
     gap_model = {"auroc": 0.95, "recall_at_fallback_rate": 0.25}
     baseline = {"auroc": 0.90, "recall_at_fallback_rate": 0.2}
-    versus = versus_baseline(y, gap_model, baseline, fallback_rate=0.12, fallback_recall=0.2)
+    fallback = {"escalation_rate": 0.12, "gap_recall": 0.2}
+    versus = versus_baseline(y, gap_model, baseline, fallback)
     assert versus["auroc_gain"] == pytest.approx(0.05)
     assert versus["wrongly_ordered_pairs_cut"] == pytest.approx(0.5)  # 10 % wrong -> 5 %
     assert versus["recall_ratio_at_fallback_rate"] == pytest.approx(1.25)
@@ -71,7 +72,7 @@ def test_versus_baseline_measures_the_gain_against_the_room_left_and_the_ceiling
 def test_versus_a_perfect_baseline_or_a_fallback_that_catches_nothing() -> None:
     y = np.array([1, 0, 0, 0])
     perfect = {"auroc": 1.0, "recall_at_fallback_rate": 1.0}
-    versus = versus_baseline(y, perfect, perfect, fallback_rate=0.0, fallback_recall=0.0)
+    versus = versus_baseline(y, perfect, perfect, {"escalation_rate": 0.0, "gap_recall": 0.0})
     assert versus["wrongly_ordered_pairs_cut"] is None
     assert versus["recall_ratio_at_fallback_rate"] is None
     # Like the recall at a rate, the ceiling counts at least one escalated message.
