@@ -4,10 +4,12 @@ Nothing is loaded at import time: the first action that calls :func:`get_service
 reads the settings, loads the knowledge base and the gap model, and starts the
 recorder. Tests inject their own :class:`Services` with :func:`set_services`.
 
-A scorer that errors or runs out of time gives ``None`` here (the decision then
-escalates); so does the "is an agent online?" check (the customer then hears the usual
-hand-over words); storage problems are absorbed by the recorder's spool; any other library
-error is turned into a safe reply by ``actions/safety.py``.
+A scorer that errors or runs out of time gives ``None`` here, and the decision then
+escalates; a gap model that cannot be loaded is such a scorer, so customers are still
+handed over rather than apologised to. A failed "is an agent online?" check gives
+``None`` too (the customer then hears the usual hand-over words); storage problems are
+absorbed by the recorder's spool; any other library error is turned into a safe reply
+by ``actions/safety.py``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from gapmodel.errors import ModelNotTrainedError
 from gapmodel.features import GapInput
 from gapmodel.knowledge import KnowledgeBase
 from gapmodel.scorer import GapScore
@@ -48,6 +51,16 @@ class CardsAndTransfers(Protocol):
     def card(self, last_four: str) -> Any: ...
     def freeze(self, last_four: str) -> bool: ...
     def transfer(self, reference: str) -> Any: ...
+
+
+@dataclass
+class UnavailableScorer:
+    """Stands in for a gap model that could not be loaded: every score fails."""
+
+    error: ModelNotTrainedError
+
+    def score(self, item: GapInput) -> GapScore:
+        raise self.error
 
 
 @dataclass
@@ -125,11 +138,19 @@ def build_services(settings: Settings) -> Services:
     from gapmodel.training import current_models
 
     current = current_models(settings.models_path)
-    model = GapModel.load(Path(current.get("gap_model", settings.models_path / "missing")))
-    model.warm_up()
+    scorer: Scorer
+    try:
+        model = GapModel.load(Path(current.get("gap_model", settings.models_path / "missing")))
+        model.warm_up()
+        scorer, version = model, model.version
+    except ModelNotTrainedError as exc:
+        # Without a model every answer escalates (a failed score does), which keeps
+        # "talk to a person" and hand-overs working; an apology for every message would not.
+        logger.error("%s; every answerable message will be handed over", exc)
+        scorer, version = UnavailableScorer(exc), "none"
     engine = make_engine(settings.database_url)
     store = Store(engine)
     recorder = Recorder(store, settings.var_path / "spool" / "records.jsonl")
     atexit.register(recorder.close)  # write what is queued when the server stops
-    logger.info("gap model %s loaded; database %s", model.version, engine.url.render_as_string())
-    return Services(settings, KnowledgeBase.load(), model, recorder, DemoBank(engine), store)
+    logger.info("gap model %s; database %s", version, engine.url.render_as_string())
+    return Services(settings, KnowledgeBase.load(), scorer, recorder, DemoBank(engine), store)
