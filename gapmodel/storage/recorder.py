@@ -7,7 +7,9 @@ to an in-memory queue. A background thread writes records to the database:
   to a spool file (JSON lines) and logged; the spool is replayed, oldest first and
   before newer records, as soon as the database answers again;
 * the record itself can never be written (bad data): it goes to a dead-letter file
-  beside the spool and is logged as an error, so it cannot block the records after it.
+  beside the spool and is logged as an error, so it cannot block the records after it;
+* not even the spool can be written (a full or read-only disk): the record is kept in
+  memory, logged as an error, and tried again with each later record and retry tick.
 
 Writes are idempotent (each record has a ``uid``), so a replay after a half-finished
 attempt writes nothing twice. Spool files are locked (``fcntl``) and rewritten
@@ -58,6 +60,7 @@ class Recorder:
         self.dead_letter_path = self.spool_path.with_suffix(".dead.jsonl")
         self.retry_seconds = retry_seconds
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._held: list[dict[str, Any]] = []  # neither stored nor spooled yet
         self._thread = threading.Thread(target=self._run, name="gapdesk-recorder", daemon=True)
         self._thread.start()
 
@@ -66,7 +69,7 @@ class Recorder:
         self._queue.put(record)
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until queued records were handled (written, spooled or dead-lettered)."""
+        """Wait until queued records were handled (written, spooled, set aside or held)."""
         done = threading.Event()
         self._queue.put({"type": "_flush", "event": done})
         return done.wait(timeout)
@@ -112,14 +115,37 @@ class Recorder:
                 item = self._queue.get(timeout=self.retry_seconds)
             except queue.Empty:
                 self._replay_quietly()
+                self._retry_held()
                 continue
             self._replay_quietly()
+            self._retry_held()
             if item is None:
                 return
             if item.get("type") == "_flush":
                 item["event"].set()
                 continue
-            self._write(item)
+            self._write_or_hold(item)
+
+    def _write_or_hold(self, record: dict[str, Any]) -> None:
+        try:
+            self._write(record)
+        except Exception:  # noqa: BLE001 - the writer thread must survive anything
+            logger.exception(
+                "could neither store nor spool %s record for conversation %s; held in memory",
+                record.get("type"),
+                record.get("conversation_id"),
+            )
+            self._held.append(record)
+
+    def _retry_held(self) -> None:
+        held, self._held = self._held, []
+        for record in held:
+            try:
+                self._write(record)
+            except Exception:  # noqa: BLE001 - still failing: keep it, already logged
+                self._held.append(record)
+        if self._held:
+            logger.warning("%d record(s) still held in memory, not stored", len(self._held))
 
     def _replay_quietly(self) -> None:
         try:

@@ -129,3 +129,19 @@ def test_close_writes_what_is_still_queued(tmp_path: Path) -> None:
         recorder.record(new_record("turn", "c", customer_text=str(n)))
     recorder.close()
     assert sink.written == [str(n) for n in range(50)]
+
+
+def test_a_spool_that_cannot_be_written_keeps_records_and_the_writer_alive(
+    tmp_path: Path,
+) -> None:
+    sink = FlakySink()
+    blocker = tmp_path / "var"
+    blocker.write_text("a file where the spool directory should be")
+    recorder = Recorder(sink, blocker / "spool" / "records.jsonl", retry_seconds=60)
+    recorder.record(new_record("turn", "c", customer_text="during the outage"))
+    assert recorder.flush()
+    sink.up = True
+    recorder.record(new_record("turn", "c", customer_text="after"))
+    assert recorder.flush(), "the writer thread must still be running"
+    recorder.close()
+    assert sink.written == ["during the outage", "after"]
