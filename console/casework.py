@@ -20,6 +20,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from console.auth import ConsoleUser
+from gapmodel.redaction import redact
 from gapmodel.storage.models import (
     AuditEvent,
     Conversation,
@@ -234,7 +235,9 @@ def reply(
                 conversation_id=conversation_id,
                 created_at=now,
                 kind="agent",
-                answer_text=text,
+                # The customer receives the reply as written; the stored copy, like every
+                # stored text, has its personal data masked.
+                answer_text=redact(text),
                 decision="agent",
                 author=user.username,
             )
@@ -309,7 +312,7 @@ def add_label(
                 author=user.username,
                 is_gap=is_gap,
                 correct_intent=correct_intent or None,
-                ideal_answer=(ideal_answer or "").strip() or None,
+                ideal_answer=redact((ideal_answer or "").strip()) or None,
             )
         )
         _audit(
