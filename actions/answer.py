@@ -77,8 +77,7 @@ class ActionGapAnswer(SafeAction):
         if decision.action == ESCALATE:
             record_escalation(services, turn, decision, score)
         # Failures in a row: a plain answer starts the count again.
-        clean_answer = decision.action == ANSWER and not decision.reasons
-        failures = 0 if clean_answer else turn.failures + 1
+        failures = 0 if decision.is_plain_answer else turn.failures + 1
         return [SlotSet(FAILURES_SLOT, failures), *events]
 
 

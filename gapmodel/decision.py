@@ -82,9 +82,15 @@ class Decision:
     reasons: list[str] = field(default_factory=list)
 
     @property
-    def counts_as_failure(self) -> bool:
-        """A clarification or a hand-over: the bot could not simply answer."""
-        return self.action != ANSWER
+    def is_plain_answer(self) -> bool:
+        """An answer with no reason against it: it ends a run of failures.
+
+        Every other turn adds one to the run that ``ConversationSignals.failures``
+        carries into the next decision: a clarification, a hand-over, and also an
+        answer given despite a reason (a rephrase, frustration, the topic's own costs),
+        since the customer may still be stuck.
+        """
+        return self.action == ANSWER and not self.reasons
 
 
 def read_signals(text: str, previous_texts: Sequence[str], failures: int) -> ConversationSignals:

@@ -140,7 +140,7 @@ def test_a_library_error_becomes_a_plain_apology(services, monkeypatch) -> None:
     assert events, "an event, so that Rasa does not apologise a second time"
 
 
-def test_a_clean_answer_resets_the_failure_count(services, scorer) -> None:  # noqa: ANN001
+def test_a_plain_answer_resets_the_failure_count(services, scorer) -> None:  # noqa: ANN001
     _, events = _run(
         ActionGapAnswer(), make_tracker("my card hasn't arrived", CARD, slots={"gap_failures": 1})
     )

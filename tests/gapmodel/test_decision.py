@@ -263,7 +263,7 @@ def test_middle_gap_after_repeated_failures_escalates() -> None:
 def test_low_gap_answers() -> None:
     decision = _decide(0.1)
     assert decision == Decision(ANSWER, [])
-    assert not decision.counts_as_failure
+    assert decision.is_plain_answer
 
 
 def test_rephrase_with_earlier_failure_escalates_a_low_gap_answer() -> None:
@@ -280,8 +280,18 @@ def test_earlier_failures_alone_do_not_escalate_a_low_gap_answer() -> None:
     assert _decide(0.1, ConversationSignals(failures=MAX_FAILURES)).action == ANSWER
 
 
-def test_clarify_counts_as_failure() -> None:
-    assert _decide(0.5).counts_as_failure
+def test_clarify_and_escalate_are_not_plain_answers() -> None:
+    assert _decide(0.5).action == CLARIFY
+    assert not _decide(0.5).is_plain_answer
+    assert _decide(0.9).action == ESCALATE
+    assert not _decide(0.9).is_plain_answer
+
+
+def test_an_answer_given_despite_a_reason_is_not_a_plain_answer() -> None:
+    # The customer rephrased: the bot still answers, but the run of failures goes on.
+    decision = _decide(0.1, ConversationSignals(rephrased=True))
+    assert decision.action == ANSWER
+    assert not decision.is_plain_answer
 
 
 @pytest.mark.parametrize(
