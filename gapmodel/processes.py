@@ -18,13 +18,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
 from gapmodel import engine
 from gapmodel.costs import intent_overrides
-from gapmodel.errors import EngineError, GapdeskError
+from gapmodel.errors import ConfigurationError, EngineError, GapdeskError
 from gapmodel.rasa_client import jwt_secret
 from gapmodel.settings import Settings
 from gapmodel.training import current_models
@@ -93,21 +93,39 @@ def _port(url: str) -> int:
 
 
 def lock_store_env(redis_url: str) -> dict[str, str]:
-    """Variables for the lock_store section of bot/endpoints.yml."""
+    """Variables for the lock_store section of bot/endpoints.yml.
+
+    ``redis://[[user]:password@]host[:port][/db]``, or ``rediss://`` for TLS. Rasa reads
+    every ``${VAR}`` of that section as a string, whatever the lock store type, so each
+    variable is always set, and "no" is the empty string: redis-py sends no AUTH for an
+    empty user and password, and ``ssl=""`` is false where ``"false"`` would be true.
+    """
     if not redis_url:
         return {
             "GAPDESK_LOCK_STORE_TYPE": "in_memory",
             "GAPDESK_LOCK_STORE_HOST": "",
             "GAPDESK_LOCK_STORE_PORT": "0",
             "GAPDESK_LOCK_STORE_DB": "0",
+            "GAPDESK_LOCK_STORE_USERNAME": "",
+            "GAPDESK_LOCK_STORE_PASSWORD": "",
+            "GAPDESK_LOCK_STORE_USE_SSL": "",
             "GAPDESK_LOCK_STORE_PREFIX": "gapdesk",
         }
     parts = urlsplit(redis_url)
+    if parts.scheme not in ("redis", "rediss"):
+        # The message leaves the URL out: it may carry the password.
+        raise ConfigurationError(
+            f"GAPDESK_LOCK_STORE_URL must start with redis:// or rediss://, not {parts.scheme!r}"
+        )
     return {
         "GAPDESK_LOCK_STORE_TYPE": "redis",
         "GAPDESK_LOCK_STORE_HOST": parts.hostname or "127.0.0.1",
         "GAPDESK_LOCK_STORE_PORT": str(parts.port or 6379),
         "GAPDESK_LOCK_STORE_DB": parts.path.strip("/") or "1",
+        # Percent-decoded, as redis-py's own from_url does: "p%40ss" is the password "p@ss".
+        "GAPDESK_LOCK_STORE_USERNAME": unquote(parts.username or ""),
+        "GAPDESK_LOCK_STORE_PASSWORD": unquote(parts.password or ""),
+        "GAPDESK_LOCK_STORE_USE_SSL": "true" if parts.scheme == "rediss" else "",
         "GAPDESK_LOCK_STORE_PREFIX": os.environ.get("GAPDESK_LOCK_STORE_PREFIX", "gapdesk"),
     }
 
