@@ -7,7 +7,6 @@ Library errors become a one-line message and exit code 2 here, in one place.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -16,6 +15,7 @@ from pathlib import Path
 from gapmodel.datasets import LABELLED_DATA_HELP
 from gapmodel.errors import GapdeskError
 from gapmodel.settings import Settings, load_settings
+from gapmodel.terminal import terminal_json
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def print_json(value: object) -> None:
-    print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+    print(terminal_json(value))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from gapmodel.datasets import LABELLED_DATA_HELP
 from gapmodel.settings import Settings
+from gapmodel.terminal import terminal_json, terminal_text
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
@@ -192,41 +193,51 @@ def _cmd_conversations_list(args: argparse.Namespace, settings: Settings) -> int
     rows = _store(settings).list_conversations(args.status, args.limit)
     print(f"{'conversation':<38} {'channel':<10} {'status':<10} {'turns':>5}  updated")
     for row in rows:
+        # The id comes from the channel's sender (a widget or REST client picks it).
+        conversation_id, channel = terminal_text(row["id"]), terminal_text(row["channel"])
         print(
-            f"{row['id'][:38]:<38} {row['channel'][:10]:<10} {row['status']:<10} "
+            f"{conversation_id[:38]:<38} {channel[:10]:<10} {terminal_text(row['status']):<10} "
             f"{row['turns']:>5}  {row['updated_at'][:19]}"
         )
     return 0
 
 
 def _cmd_conversations_show(args: argparse.Namespace, settings: Settings) -> int:
-    from gapmodel.cli import print_json
-
     conversation = _store(settings).conversation(args.id)
     if conversation is None:
         print(f"gapdesk: no conversation {args.id!r}", file=sys.stderr)
         return 1
     if args.json:
-        print_json(conversation)
+        print(terminal_json(conversation))
         return 0
-    print(f"{conversation['id']}  [{conversation['channel']}, {conversation['status']}]")
+    # Every stored field goes through terminal_text: customers wrote the messages and
+    # chose the conversation id, and reasons and briefs quote them.
+    header = [terminal_text(conversation[key]) for key in ("id", "channel", "status")]
+    print(f"{header[0]}  [{header[1]}, {header[2]}]")
     for turn in conversation["turns"]:
         score = turn["gap_score"] or {}
         probability = score.get("probability")
         gap = "  gap n/a" if probability is None else f"  gap {probability:.2f}"
-        print(f"\ncustomer: {turn['customer_text']}")
+        print(f"\ncustomer: {terminal_text(turn['customer_text'], line_break=_INDENT_CUSTOMER)}")
         confidence = turn["confidence"] or 0
-        print(f"  intent {turn['intent']} ({confidence:.2f}){gap} -> {turn['decision']}")
+        intent, decision = terminal_text(turn["intent"]), terminal_text(turn["decision"])
+        print(f"  intent {intent} ({confidence:.2f}){gap} -> {decision}")
         for reason in score.get("reasons") or []:
-            print(f"    - {reason['text']}")
-        print(f"bot: {turn['answer_text']}")
+            print(f"    - {terminal_text(reason['text'])}")
+        print(f"bot: {terminal_text(turn['answer_text'], line_break=_INDENT_BOT)}")
     for escalation in conversation["escalations"]:
-        print(f"\nESCALATED ({', '.join(escalation['reason_codes'])}): {escalation['brief']}")
+        codes = terminal_text(", ".join(escalation["reason_codes"]))
+        print(f"\nESCALATED ({codes}): {terminal_text(escalation['brief'])}")
     return 0
 
 
+# A message's further lines start under its first, clear of the "customer:" and "bot:"
+# that begin the layout's own lines.
+_INDENT_CUSTOMER = "\n" + " " * len("customer: ")
+_INDENT_BOT = "\n" + " " * len("bot: ")
+
+
 def _cmd_benchmark(args: argparse.Namespace, settings: Settings) -> int:
-    import json
 
     from gapmodel import benchmark
 
@@ -265,7 +276,8 @@ def _cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
         if getpass.getpass("again: ") != password:
             raise AccountError("the two passwords differ")
     account = create_user(_store(settings), args.username, password, args.role, args.name)
-    print(f"created {account.role} {account.username} ({account.display_name})")
+    name, display_name = terminal_text(account.username), terminal_text(account.display_name)
+    print(f"created {account.role} {name} ({display_name})")
     return 0
 
 
@@ -274,7 +286,8 @@ def _cmd_users_list(args: argparse.Namespace, settings: Settings) -> int:
 
     for account in list_users(_store(settings)):
         state = "" if account.active else "  (disabled)"
-        print(f"{account.username:<24} {account.role:<11} {account.display_name}{state}")
+        name, display_name = terminal_text(account.username), terminal_text(account.display_name)
+        print(f"{name:<24} {account.role:<11} {display_name}{state}")
     return 0
 
 
@@ -282,7 +295,8 @@ def _cmd_labels_export(args: argparse.Namespace, settings: Settings) -> int:
     from gapmodel.labels import export_labels
 
     rows = export_labels(_store(settings))
-    lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    # Safe for a terminal (stdout by default), and the same rows to any JSON reader.
+    lines = "".join(terminal_json(row, indent=None) + "\n" for row in rows)
     if args.out is None:
         sys.stdout.write(lines)
     else:
@@ -304,8 +318,10 @@ def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         if not text:
             continue
+        # Replies can quote the customer (slots filled from messages) or be an agent's.
         for reply in client.say(conversation_id, text):
             if reply.get("text"):
-                print(f"bot> {reply['text']}")
+                print(f"bot> {terminal_text(reply['text'], line_break=_INDENT_BOT)}")
             for index, button in enumerate(reply.get("buttons") or [], start=1):
-                print(f"     [{index}] {button['title']}  (type {button['payload']})")
+                title, payload = terminal_text(button["title"]), terminal_text(button["payload"])
+                print(f"     [{index}] {title}  (type {payload})")
