@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from console import conversation_pages, live, pages
 from gapmodel.errors import EngineError, StorageError
 from gapmodel.knowledge import KnowledgeBase
-from gapmodel.rasa_client import RasaClient, jwt_secret
+from gapmodel.rasa_client import RasaClient
 from gapmodel.settings import Settings
 from gapmodel.storage.store import Store, make_engine
 
@@ -130,9 +130,7 @@ def create_app(
     settings: Settings, store: Store | None = None, rasa: RasaClient | None = None
 ) -> Starlette:
     store = store or Store(make_engine(settings.database_url))
-    rasa = rasa or RasaClient(
-        settings.rasa_url, jwt_secret(settings.rasa_jwt_secret, settings.var_path), timeout=10
-    )
+    rasa = rasa or RasaClient.from_settings(settings, timeout=10)
     routes = [
         Route("/", pages.widget_page),
         Route("/health", health),

@@ -156,9 +156,9 @@ def _cmd_up(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _client(settings: Settings):  # -> RasaClient
-    from gapmodel.rasa_client import RasaClient, jwt_secret
+    from gapmodel.rasa_client import RasaClient
 
-    return RasaClient(settings.rasa_url, jwt_secret(settings.rasa_jwt_secret, settings.var_path))
+    return RasaClient.from_settings(settings)
 
 
 def _cmd_score(args: argparse.Namespace, settings: Settings) -> int:

@@ -91,8 +91,9 @@ def rasa_env() -> dict[str, str]:
     return env
 
 
-def rasa_command(args: Sequence[str], root: Path = Path(".")) -> list[str]:
-    return [str(rasa_python(root)), "-m", "rasa", *args]
+def rasa_command(args: Sequence[str], root: Path = Path("."), module: str = "rasa") -> list[str]:
+    """Run Rasa's command line (or ``module``, a launcher under ``bot/``) in Rasa's env."""
+    return [str(rasa_python(root)), "-m", module, *args]
 
 
 @dataclass

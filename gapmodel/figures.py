@@ -39,6 +39,7 @@ from gapmodel.decision import ANSWER, ESCALATE, decide_turn
 from gapmodel.features import GapInput
 from gapmodel.knowledge import KnowledgeBase
 from gapmodel.processes import build_services, free_ports, running
+from gapmodel.rasa_client import webhook_token
 from gapmodel.scorer import GapModel
 from gapmodel.settings import Settings
 from gapmodel.storage.migrate import upgrade
@@ -237,17 +238,22 @@ def turn_latency(
     texts = [r.text for r in read_labelled(project.root / TEST_SET)][:: max(1, 3080 // turns)]
     texts = texts[:turns]
     timings: dict[str, list[float]] = {name: [] for name in bots}
+    headers = {
+        name: {"Authorization": f"Bearer {webhook_token(bot.webhook_token, bot.var_path)}"}
+        for name, bot in bots.items()
+    }
     with running(services), httpx.Client(timeout=30) as client:
-        for bot in bots.values():
+        for name, bot in bots.items():
             url = f"{bot.rasa_url}/webhooks/rest/webhook"
             for _ in range(5):  # warm up
-                client.post(url, json={"sender": "warm-up", "message": "hi"})
+                client.post(url, json={"sender": "warm-up", "message": "hi"}, headers=headers[name])
         for index, text in enumerate(texts):
             for name, bot in bots.items():
                 started = time.perf_counter()
                 response = client.post(
                     f"{bot.rasa_url}/webhooks/rest/webhook",
                     json={"sender": f"bench-{name}-{index}", "message": text},
+                    headers=headers[name],
                 )
                 response.raise_for_status()
                 timings[name].append((time.perf_counter() - started) * 1000)

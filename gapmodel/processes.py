@@ -25,7 +25,7 @@ import httpx
 from gapmodel import engine
 from gapmodel.costs import intent_overrides
 from gapmodel.errors import ConfigurationError, EngineError, GapdeskError
-from gapmodel.rasa_client import jwt_secret
+from gapmodel.rasa_client import jwt_secret, webhook_token
 from gapmodel.settings import Settings
 from gapmodel.training import current_models
 
@@ -175,6 +175,10 @@ def build_services(
     )  # fmt: skip
     rasa_env = {**engine.rasa_env(), **{k: v for k, v in env.items() if k.startswith("GAPDESK_")}}
     rasa_env["OMP_NUM_THREADS"] = "1"
+    # Secrets travel in the environment, which only this user can read; bot/serve.py
+    # hands the JWT secret to Rasa, bot/channels.py checks the webhook token.
+    rasa_env["GAPDESK_RASA_JWT_SECRET"] = jwt_secret(settings.rasa_jwt_secret, settings.var_path)
+    rasa_env["GAPDESK_WEBHOOK_TOKEN"] = webhook_token(settings.webhook_token, settings.var_path)
     rasa = Service(
         "Rasa server",
         engine.rasa_command(
@@ -185,11 +189,10 @@ def build_services(
                 "--credentials", "bot/credentials.yml",
                 "--port", str(_port(settings.rasa_url)),
                 "--interface", urlsplit(settings.rasa_url).hostname or "127.0.0.1",
-                "--jwt-secret", jwt_secret(settings.rasa_jwt_secret, settings.var_path),
-                "--jwt-method", "HS256",
                 # the widget page is served by the console: its origin may call Rasa
                 "--cors", _origin(settings.console_url),
-            ]
+            ],
+            module="bot.serve",
         ),
         settings.rasa_url + "/",
         rasa_env,

@@ -2,7 +2,9 @@
 
 Rasa's API is protected with a JWT secret (``rasa run --jwt-secret``); every call
 here signs a fresh token that expires after a minute (Rasa's sanic-jwt accepts it for
-3 minutes more, its clock-skew allowance), so a leaked token is soon useless.
+3 minutes more, its clock-skew allowance), so a leaked token is soon useless. The REST
+channel takes the webhook token instead (``bot/channels.py``), which is what
+integrators are given: it lets them post customers' messages, not read conversations.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import httpx
 import jwt
 
 from gapmodel.errors import ConfigurationError, EngineError
+from gapmodel.settings import Settings
 
 TOKEN_LIFETIME_SECONDS = 60
 
@@ -39,6 +42,17 @@ def jwt_secret(configured: str, var_dir: Path) -> str:
     return secret
 
 
+def webhook_token(configured: str, var_dir: Path) -> str:
+    """The configured webhook token, or one generated once and kept (0600) under ``var/``."""
+    token = configured or _stored_secret(var_dir / "webhook_token")
+    if len(token) < MIN_SECRET_LENGTH:
+        raise ConfigurationError(
+            f"the webhook token must have at least {MIN_SECRET_LENGTH} characters "
+            "(GAPDESK_WEBHOOK_TOKEN, or delete var/webhook_token to generate one)"
+        )
+    return token
+
+
 def _stored_secret(path: Path) -> str:
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -57,10 +71,22 @@ def sign_token(secret: str, lifetime: int = TOKEN_LIFETIME_SECONDS) -> str:
 
 
 class RasaClient:
-    def __init__(self, base_url: str, secret: str, timeout: float = 30.0) -> None:
+    def __init__(
+        self, base_url: str, secret: str, webhook_token: str = "", timeout: float = 30.0
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.secret = secret
+        self.webhook_token = webhook_token
         self.timeout = timeout
+
+    @classmethod
+    def from_settings(cls, settings: Settings, timeout: float = 30.0) -> RasaClient:
+        return cls(
+            settings.rasa_url,
+            jwt_secret(settings.rasa_jwt_secret, settings.var_path),
+            webhook_token(settings.webhook_token, settings.var_path),
+            timeout,
+        )
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         headers = {"Authorization": f"Bearer {sign_token(self.secret)}"}
@@ -103,6 +129,7 @@ class RasaClient:
             response = httpx.post(
                 f"{self.base_url}/webhooks/rest/webhook",
                 json={"sender": conversation_id, "message": text},
+                headers={"Authorization": f"Bearer {self.webhook_token}"},
                 timeout=self.timeout,
             )
         except httpx.HTTPError as exc:

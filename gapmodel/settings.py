@@ -97,6 +97,12 @@ class Settings:
         "Secret shared with `rasa run --jwt-secret`, used to sign short-lived tokens for "
         "Rasa's HTTP API. Empty: one is generated once and kept in var/rasa_jwt_secret.",
     )
+    webhook_token: str = _setting(
+        "",
+        "Token your services send (`Authorization: Bearer <token>`) with every message "
+        "they post to Rasa's REST and callback webhooks. Empty: one is generated once "
+        "and kept in var/webhook_token.",
+    )
     callback_url: str = _setting(
         "",
         "Where Rasa's callback channel delivers the bot's (and agents') messages for "

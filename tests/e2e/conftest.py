@@ -18,7 +18,7 @@ import pytest
 
 from gapmodel.bank_demo import DemoBank
 from gapmodel.processes import Service, build_services, free_ports, running
-from gapmodel.rasa_client import RasaClient, jwt_secret
+from gapmodel.rasa_client import RasaClient
 from gapmodel.settings import Settings
 from gapmodel.storage.migrate import upgrade
 from gapmodel.storage.store import Store, make_engine
@@ -100,10 +100,9 @@ def start_bot(
         services = build_services(settings, log_dir=work / "logs")
         context = running(services, timeout=240)
         context.__enter__()
-        secret = jwt_secret(settings.rasa_jwt_secret, settings.var_path)
         bot = RunningBot(
             settings,
-            RasaClient(settings.rasa_url, secret),
+            RasaClient.from_settings(settings),
             Store(make_engine(settings.database_url)),
             services,
             work / "logs",

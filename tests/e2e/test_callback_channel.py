@@ -64,15 +64,18 @@ def test_agent_replies_reach_a_callback_customer(start_bot, integration) -> None
     create_user(bot.store, "cara", PASSWORD, "agent", display_name="Cara")
     agent, csrf = signed_in(bot, "cara")
 
-    def customer_says(text: str) -> None:
+    def customer_says(text: str, token: str = bot.client.webhook_token) -> int:
         response = httpx.post(
             f"{bot.settings.rasa_url}/webhooks/callback/webhook",
             json={"sender": "cb-customer-1", "message": text},
+            headers={"Authorization": f"Bearer {token}"},
             timeout=30,
         )
-        assert response.status_code == 200
+        return response.status_code
 
-    customer_says("can I talk to a real person?")
+    assert customer_says("hello", token="a guess") == 401  # nothing reaches the bot
+    assert customer_says("can I talk to a real person?") == 200
+
     assert next_text(received, "person") == HUMAN_TEXT
 
     base = "/conversations/cb-customer-1"
@@ -87,10 +90,10 @@ def test_agent_replies_reach_a_callback_customer(start_bot, integration) -> None
     agent.post(f"{base}/reply", data={"csrf_token": csrf, "text": "Hi, Cara here."})
     assert next_text(received, "Cara here") == "Cara: Hi, Cara here."
 
-    customer_says("My card was used in a shop I've never been to")
+    assert 200 == customer_says("My card was used in a shop I've never been to")
     time.sleep(3)
     assert received.empty(), "the bot spoke while an agent owned the conversation"
 
     agent.post(f"{base}/hand-back", data={"csrf_token": csrf})
-    customer_says("My new card still hasn't arrived, where is it?")
+    assert 200 == customer_says("My new card still hasn't arrived, where is it?")
     assert next_text(received, "Standard delivery")
