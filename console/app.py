@@ -20,6 +20,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from console import conversation_pages, live, pages
+from console.urls import ConversationRoute, conversation_url
 from gapmodel.errors import EngineError, StorageError
 from gapmodel.knowledge import KnowledgeBase
 from gapmodel.rasa_client import RasaClient
@@ -147,17 +148,23 @@ def create_app(
         Route("/admin/users", pages.users_page, methods=["GET"]),
         Route("/admin/users", pages.create_user, methods=["POST"]),
         Route("/admin/users/{username}", pages.update_user, methods=["POST"]),
-        Route("/conversations/{conversation_id}", conversation_pages.view),
-        Route("/conversations/{conversation_id}/parts", conversation_pages.parts),
-        Route("/conversations/{conversation_id}/live", live.conversation_events),
-        Route("/conversations/{conversation_id}/claim", conversation_pages.claim, methods=["POST"]),
-        Route("/conversations/{conversation_id}/reply", conversation_pages.reply, methods=["POST"]),
-        Route(
+        # Conversation ids may contain "/" (customers' channels choose them): ConversationRoute
+        # matches them as sent.
+        ConversationRoute("/conversations/{conversation_id}", conversation_pages.view),
+        ConversationRoute("/conversations/{conversation_id}/parts", conversation_pages.parts),
+        ConversationRoute("/conversations/{conversation_id}/live", live.conversation_events),
+        ConversationRoute(
+            "/conversations/{conversation_id}/claim", conversation_pages.claim, methods=["POST"]
+        ),
+        ConversationRoute(
+            "/conversations/{conversation_id}/reply", conversation_pages.reply, methods=["POST"]
+        ),
+        ConversationRoute(
             "/conversations/{conversation_id}/hand-back",
             conversation_pages.hand_back,
             methods=["POST"],
         ),
-        Route(
+        ConversationRoute(
             "/conversations/{conversation_id}/resolve", conversation_pages.resolve, methods=["POST"]
         ),
         Route("/turns/{turn_id:int}/label", conversation_pages.label, methods=["POST"]),
@@ -174,7 +181,9 @@ def create_app(
         exception_handlers=dict.fromkeys(_DEPENDENCIES, _dependency_failed),
     )
     templates = Jinja2Templates(directory=HERE / "templates")  # autoescapes .html
-    templates.env.filters.update(percent=_percent, duration=_duration, when=_when)
+    templates.env.filters.update(
+        percent=_percent, duration=_duration, when=_when, conversation_url=conversation_url
+    )
     app.state.settings = settings
     app.state.store = store
     app.state.rasa = rasa

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from sqlalchemy import delete, func, select, update
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from console.urls import conversation_url, local_path
 from gapmodel.accounts import authenticate
 from gapmodel.storage.models import ConsoleSession, LoginFailure, User, as_utc
 from gapmodel.storage.store import Store
@@ -144,8 +145,10 @@ Handler = Callable[[Request, ConsoleUser], Awaitable[Response]]
 def requires(role: str) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
     """Guard a route: signed in, at least ``role``, and a CSRF token on every change.
 
-    Pages (GET) without a session redirect to the sign-in page; anything else gets a
-    401. A wrong role gets a 403 page, a missing or wrong CSRF token a 403 too.
+    A browser (a page, or a form posted from one) without a session is sent to the
+    sign-in page, and from there back to the page it was on; a JSON or API client gets
+    a 401. A wrong role gets a 403, a missing or wrong CSRF token a 403 too (for a
+    browser, an error page with a link back to the page of the form).
     """
 
     def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -155,8 +158,8 @@ def requires(role: str) -> Callable[[Handler], Callable[[Request], Awaitable[Res
             token = request.cookies.get(SESSION_COOKIE)
             user = await run_in_threadpool(session_user, store, token)
             if user is None:
-                if request.method == "GET" and not _wants_json(request):
-                    query = urlencode({"next": request.url.path})
+                if _from_browser(request):  # back to where they were once signed in
+                    query = urlencode({"next": _page_of(request)})
                     return RedirectResponse(f"/login?{query}", status_code=303)
                 return _refuse(request, 401, "Please sign in.")
             if not user.can(role):
@@ -166,7 +169,8 @@ def requires(role: str) -> Callable[[Handler], Callable[[Request], Awaitable[Res
                 if given is None and _is_form(request):
                     given = (await request.form()).get("csrf_token")  # type: ignore[assignment]
                 if not csrf_matches(user.csrf_token, given):
-                    return _refuse(request, 403, "The form has expired; reload the page.")
+                    message = "The form has expired; reload the page."
+                    return _refuse(request, 403, message, back=_page_of(request))
             request.state.user = user
             return await handler(request, user)
 
@@ -185,10 +189,30 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
-def _refuse(request: Request, status: int, message: str) -> Response:
-    if _wants_json(request) or request.method != "GET":
+def _from_browser(request: Request) -> bool:
+    """A page or a posted HTML form: answered with pages, never with JSON."""
+    return not _wants_json(request) and (request.method == "GET" or _is_form(request))
+
+
+def _page_of(request: Request) -> str:
+    """The page the agent was on: this one for a GET; for a form post, the page that
+    held the form (its Referer, if on this site), else the conversation it acts on."""
+    if request.method == "GET":
+        raw = request.scope.get("raw_path")  # as sent: an id's quoted "/" stays quoted
+        path = raw.decode("latin-1") if raw is not None else quote(request.url.path)
+        return path + (f"?{request.url.query}" if request.url.query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    page = referer.path + (f"?{referer.query}" if referer.query else "")
+    conversation = request.path_params.get("conversation_id")
+    fallback = conversation_url(conversation) if conversation else "/queue"
+    return local_path(page, fallback) if referer.netloc == request.url.netloc else fallback
+
+
+def _refuse(request: Request, status: int, message: str, back: str = "") -> Response:
+    """A page for a browser, ``{"error": message}`` for a JSON or API client."""
+    if not _from_browser(request):
         return JSONResponse({"error": message}, status_code=status)
     templates: Any = request.app.state.templates
     return templates.TemplateResponse(
-        request, "error.html", {"message": message, "user": None}, status_code=status
+        request, "error.html", {"message": message, "user": None, "back": back}, status_code=status
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from functools import partial
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -15,6 +15,7 @@ from console import casework, transcript
 from console.auth import ConsoleUser, requires
 from console.handoff import Handoff, can_receive_pushes
 from console.pages import render
+from console.urls import conversation_url
 from gapmodel.errors import EngineError
 from gapmodel.knowledge import KnowledgeBase
 
@@ -46,8 +47,7 @@ def _conversation_id(request: Request) -> str:
 
 def _back(conversation_id: str, notice: str, **extra: str) -> Response:
     query = urlencode({"notice": notice, **extra})
-    path = quote(conversation_id, safe="")  # ids come from customers' channels
-    return RedirectResponse(f"/conversations/{path}?{query}", status_code=303)
+    return RedirectResponse(f"{conversation_url(conversation_id)}?{query}", status_code=303)
 
 
 def _knowledge_base(request: Request) -> KnowledgeBase:

@@ -22,6 +22,7 @@ from console.auth import (
     sign_out,
     too_many_failures,
 )
+from console.urls import local_path
 from gapmodel.accounts import ROLES, list_users, set_user
 from gapmodel.accounts import create_user as create_account
 from gapmodel.errors import AccountError
@@ -49,13 +50,6 @@ def _secure(request: Request) -> bool:
     return settings.console_url.startswith("https://")
 
 
-def _local_path(target: str | None) -> str:
-    """Only paths on this site: no open redirect through ?next=."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/queue"
-
-
 # -- the customers' widget ----------------------------------------------------------
 
 
@@ -75,7 +69,7 @@ async def login_page(request: Request, error: str = "", status_code: int = 200) 
         {
             "login_csrf": token,
             "error": error,
-            "next": _local_path(request.query_params.get("next")),
+            "next": local_path(request.query_params.get("next")),
         },
         status_code,
     )
@@ -105,7 +99,7 @@ async def login_submit(request: Request) -> Response:
         return await login_page(request, "Wrong user name or password.", 401)
     token, user = signed_in
     await run_in_threadpool(casework.audit, store, user.username, "sign_in")
-    response = RedirectResponse(_local_path(str(form.get("next") or "")), status_code=303)
+    response = RedirectResponse(local_path(str(form.get("next") or "")), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         token,

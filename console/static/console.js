@@ -38,3 +38,21 @@
   events.addEventListener("changed", refresh);
   events.addEventListener("signed-out", function () { events.close(); window.location.reload(); });
 })();
+
+// The reply being typed is kept in this tab's sessionStorage, per conversation, so that
+// a reload, or a sign-in after the session expired, does not lose it. A sent reply comes
+// back as ?notice=replied: that clears it (and the notice leaves the address, so that a
+// later reload does not clear the next draft).
+(function () {
+  "use strict";
+  var box = document.getElementById("reply-text");
+  if (!box || !window.sessionStorage) return;
+  var key = "gapdesk-reply:" + location.pathname;
+  if (new URLSearchParams(location.search).get("notice") === "replied") {
+    sessionStorage.removeItem(key);
+    history.replaceState(null, "", location.pathname);
+  } else {
+    box.value = sessionStorage.getItem(key) || box.value;
+  }
+  box.addEventListener("input", function () { sessionStorage.setItem(key, box.value); });
+})();

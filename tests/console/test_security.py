@@ -41,8 +41,11 @@ def test_the_routes_under_test_are_all_there() -> None:
 @pytest.mark.parametrize(("path", "role"), ROUTES)
 def test_without_a_session_nothing_changes(app_factory, console_store, rasa, path, role) -> None:
     escalate(console_store, "c1")
-    response = app_factory().post(path, data={"text": "hi", "csrf_token": "guess"})
-    assert response.status_code == 401
+    client = app_factory()
+    form = client.post(path, data={"text": "hi", "csrf_token": "guess"})  # a browser: sign in
+    assert form.status_code == 303 and form.headers["location"].startswith("/login?next=")
+    api = client.post(path, json={"text": "hi"}, headers={"x-csrf-token": "guess"})
+    assert api.status_code == 401 and api.json() == {"error": "Please sign in."}
     assert rasa.events == {}
 
 
