@@ -33,7 +33,6 @@ from gapmodel.storage.models import (
 )
 from gapmodel.storage.store import Store
 
-OUT_OF_SCOPE = "out_of_scope"
 WAITING = ("escalated", "agent")  # conversations in the queue
 
 

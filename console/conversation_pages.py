@@ -18,6 +18,7 @@ from console.pages import render
 from console.urls import conversation_url
 from gapmodel.errors import EngineError
 from gapmodel.knowledge import KnowledgeBase
+from gapmodel.labels import OUT_OF_SCOPE
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ async def _context(
         "pushes": can_receive_pushes(state["channel"]),
         "owner": state["agent"],
         "may_act": casework.may_act(state["status"], state["agent"], user),
-        "intents": [*intents, casework.OUT_OF_SCOPE],
+        "intents": [*intents, OUT_OF_SCOPE],
     }
 
 
@@ -201,7 +202,7 @@ async def label(request: Request, user: ConsoleUser) -> Response:
     store = request.app.state.store
     is_gap = {"yes": True, "no": False}.get(str(form.get("is_gap") or ""))
     correct_intent = str(form.get("correct_intent") or "")
-    known = set(_knowledge_base(request).answers) | {casework.OUT_OF_SCOPE, ""}
+    known = set(_knowledge_base(request).answers) | {OUT_OF_SCOPE, ""}
     conversation_id = await run_in_threadpool(casework.conversation_of_turn, store, turn_id)
     if conversation_id is None or not await _allowed(request, user, conversation_id):
         return render(request, "error.html", {"message": "No such turn."}, 404)

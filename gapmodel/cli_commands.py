@@ -106,6 +106,19 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     export.add_argument("--format", choices=["jsonl"], default="jsonl", help="output format")
     export.add_argument("--out", type=Path, default=None, help="file to write (default: stdout)")
     export.set_defaults(handler=_cmd_labels_export)
+    apply = label_commands.add_parser(
+        "apply",
+        help="write the labels' lessons as training data (data/nlu/labels.yml, "
+        "data/out_of_scope/labels.txt) to review, commit and `gapdesk train` on",
+    )
+    apply.add_argument("--nlu", type=Path, default=Path("data/nlu"), help="NLU data folder")
+    apply.add_argument(
+        "--out-of-scope",
+        type=Path,
+        default=Path("data/out_of_scope"),
+        help="out-of-scope examples folder",
+    )
+    apply.set_defaults(handler=_cmd_labels_apply)
 
     chat = commands.add_parser("chat", help="chat with the running bot in this terminal")
     chat.add_argument("--id", default=None, help="conversation id (default: a new one)")
@@ -303,6 +316,30 @@ def _cmd_labels_export(args: argparse.Namespace, settings: Settings) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(lines, encoding="utf-8")
         print(f"wrote {len(rows)} labels to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _cmd_labels_apply(args: argparse.Namespace, settings: Settings) -> int:
+    from gapmodel.labels import NLU_FILE_NAME, OUT_OF_SCOPE_FILE_NAME, apply_labels
+
+    learned = apply_labels(_store(settings), args.nlu, args.out_of_scope)
+    intents = {example.label for example in learned.intent_examples}
+    print(
+        f"{len(learned.intent_examples)} NLU examples for {len(intents)} intents "
+        f"-> {args.nlu / NLU_FILE_NAME}\n"
+        f"{len(learned.out_of_scope)} out-of-scope examples "
+        f"-> {args.out_of_scope / OUT_OF_SCOPE_FILE_NAME}"
+    )
+    skipped = {
+        "a gap with no intent given": learned.without_intent,
+        "an intent the NLU data does not have": learned.unknown_intent,
+        "already a training example": learned.already_known,
+        "a training example of another intent (check that example)": learned.conflicting,
+    }
+    for why, count in skipped.items():
+        if count:
+            print(f"skipped {count}: {why}")
+    print("Review the files, commit them, then run `gapdesk train`.")
     return 0
 
 
