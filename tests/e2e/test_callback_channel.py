@@ -90,10 +90,10 @@ def test_agent_replies_reach_a_callback_customer(start_bot, integration) -> None
     agent.post(f"{base}/reply", data={"csrf_token": csrf, "text": "Hi, Cara here."})
     assert next_text(received, "Cara here") == "Cara: Hi, Cara here."
 
-    assert 200 == customer_says("My card was used in a shop I've never been to")
+    assert customer_says("My card was used in a shop I've never been to") == 200
     time.sleep(3)
     assert received.empty(), "the bot spoke while an agent owned the conversation"
 
     agent.post(f"{base}/hand-back", data={"csrf_token": csrf})
-    assert 200 == customer_says("My new card still hasn't arrived, where is it?")
+    assert customer_says("My new card still hasn't arrived, where is it?") == 200
     assert next_text(received, "Standard delivery")

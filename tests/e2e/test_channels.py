@@ -41,9 +41,7 @@ def test_a_caller_without_the_token_is_refused_and_nothing_reaches_the_bot(
         (["not", "an", "object"], "JSON object"),
     ],
 )
-def test_a_malformed_request_gets_a_clear_error(
-    bot: RunningBot, body: Any, complaint: str
-) -> None:
+def test_a_malformed_request_gets_a_clear_error(bot: RunningBot, body: Any, complaint: str) -> None:
     answer = _post(bot, body, f"Bearer {bot.client.webhook_token}")
     assert answer.status_code == 400 and complaint in answer.json()["error"]
 
