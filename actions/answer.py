@@ -21,7 +21,7 @@ from actions.services import Services, get_services
 from gapmodel.briefs import build_brief
 from gapmodel.decision import ANSWER, CLARIFY, ESCALATE, Decision, Reason, decide_turn
 from gapmodel.features import GapInput
-from gapmodel.knowledge import Answer
+from gapmodel.knowledge import Answer, KnowledgeBase
 from gapmodel.redaction import redact
 from gapmodel.scorer import GapScore
 from gapmodel.storage.recorder import new_record
@@ -29,10 +29,6 @@ from gapmodel.storage.recorder import new_record
 HUMAN_PAYLOAD = "/request_human"
 
 CLARIFY_TEXT = "I want to be sure I answer the right question. Did you mean one of these?"
-NO_IDEA_TEXT = (
-    "I'm not sure I can help with that. I can answer questions about your cards, "
-    "top-ups, transfers, payments and account, or bring in a person."
-)
 ESCALATE_TEXT = (
     "I don't want to give you a wrong answer, so I'm handing this conversation to a "
     "person from our team. They'll reply here shortly."
@@ -132,12 +128,19 @@ async def hand_over_text(services: Services, asked: bool) -> str:
     return HUMAN_TEXT if asked else ESCALATE_TEXT
 
 
+def no_idea_text(knowledge_base: KnowledgeBase) -> str:
+    """What the bot says when it has no topic to offer: what it can help with instead."""
+    topics = knowledge_base.business.topics
+    offer = f"answer questions about {topics}, or " if topics else ""
+    return f"I'm not sure I can help with that. I can {offer}bring in a person."
+
+
 def clarify(dispatcher: CollectingDispatcher, services: Services, turn: CurrentTurn) -> str:
     """Offer the likeliest topics the bot can answer, and a person."""
     options = services.knowledge_base.clarification_options(turn.ranking)
     buttons = [{"title": a.title, "payload": f"/{a.intent}"} for a in options]
     buttons.append({"title": "Talk to a person", "payload": HUMAN_PAYLOAD})
-    text = CLARIFY_TEXT if len(buttons) > 1 else NO_IDEA_TEXT
+    text = CLARIFY_TEXT if len(buttons) > 1 else no_idea_text(services.knowledge_base)
     dispatcher.utter_message(text=text, buttons=buttons)
     return text
 

@@ -55,7 +55,8 @@ def _secure(request: Request) -> bool:
 
 async def widget_page(request: Request) -> Response:
     settings: Settings = request.app.state.settings
-    return render(request, "widget.html", {"socket_url": settings.rasa_url})
+    business = request.app.state.knowledge_base.business
+    return render(request, "widget.html", {"socket_url": settings.rasa_url, "business": business})
 
 
 # -- signing in and out -------------------------------------------------------------

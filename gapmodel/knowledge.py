@@ -3,6 +3,8 @@
 Every ``*.yml`` file in the folder contributes answers; a file with
 ``offer_in_clarification: false`` (small talk) is answered but never offered as a
 "did you mean" option. An answer with ``start_flow`` hands over to that Rasa form.
+One file may describe the business (``business: {name, topics}``): the name the
+widget shows and the topics the bot says it can help with when it has no answer.
 """
 
 from __future__ import annotations
@@ -29,11 +31,18 @@ class Answer:
     start_flow: str | None = None  # a form that takes over after this answer
 
 
+@dataclass(frozen=True)
+class Business:
+    name: str = ""
+    topics: str = ""  # "your cards, top-ups, transfers, payments and account"
+
+
 class KnowledgeBase:
     """Answers by intent, read once from YAML."""
 
-    def __init__(self, answers: dict[str, Answer]) -> None:
+    def __init__(self, answers: dict[str, Answer], business: Business = Business()) -> None:
         self.answers = answers
+        self.business = business
 
     @classmethod
     def load(cls, path: Path = DEFAULT_PATH) -> KnowledgeBase:
@@ -41,11 +50,15 @@ class KnowledgeBase:
         path = Path(path)
         files = sorted(path.glob("*.yml")) if path.is_dir() else [path]
         answers: dict[str, Answer] = {}
+        business = Business()
         for file in files:
             try:
                 document = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
             except (OSError, yaml.YAMLError) as exc:
                 raise ConfigurationError(f"cannot read the knowledge base {file}: {exc}") from exc
+            if "business" in document:
+                about = document["business"] or {}
+                business = Business(str(about.get("name", "")), str(about.get("topics", "")))
             offer = bool(document.get("offer_in_clarification", True))
             for intent, entry in (document.get("answers") or {}).items():
                 text = " ".join(str(entry["text"]).split())
@@ -54,7 +67,7 @@ class KnowledgeBase:
                 )
         if not answers:
             raise ConfigurationError(f"the knowledge base {path} has no answers")
-        return cls(answers)
+        return cls(answers, business)
 
     def get(self, intent: str | None) -> Answer | None:
         return self.answers.get(intent or "")

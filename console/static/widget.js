@@ -8,7 +8,7 @@
     {
       socketUrl: host.dataset.socketUrl,
       socketPath: "/socket.io/",
-      title: "Brightwater Bank",
+      title: host.dataset.title,
       subtitle: "We answer, or bring in a person",
       inputTextFieldHint: "Type your question…",
       params: { storage: "local" },

@@ -150,3 +150,13 @@ def test_a_plain_answer_resets_the_failure_count(services, scorer) -> None:  # n
 def test_a_request_for_a_person_is_stored_as_not_scored(services, recorder) -> None:  # noqa: ANN001
     _run(ActionEscalate(), make_tracker("let me talk to a human", [("request_human", 0.99)]))
     assert recorder.of_type("turn")[0]["gap_score"] is None
+
+
+def test_with_nothing_to_offer_the_bot_says_what_it_can_help_with(services) -> None:  # noqa: ANN001
+    from actions.answer import no_idea_text
+    from gapmodel.knowledge import Business, KnowledgeBase
+
+    said = no_idea_text(services.knowledge_base)
+    assert services.knowledge_base.business.topics in said and "person" in said
+    nameless = KnowledgeBase(services.knowledge_base.answers, Business())
+    assert no_idea_text(nameless) == "I'm not sure I can help with that. I can bring in a person."
