@@ -25,6 +25,12 @@ import httpx
 from gapmodel import engine
 from gapmodel.costs import intent_overrides
 from gapmodel.errors import ConfigurationError, EngineError, GapdeskError
+from gapmodel.rasa_channels import (
+    TELEGRAM,
+    rasa_credentials,
+    telegram_secret_token,
+    write_rasa_credentials,
+)
 from gapmodel.rasa_client import jwt_secret, webhook_token
 from gapmodel.settings import Settings
 from gapmodel.training import current_models
@@ -179,6 +185,11 @@ def build_services(
     # hands the JWT secret to Rasa, bot/channels.py checks the webhook token.
     rasa_env["GAPDESK_RASA_JWT_SECRET"] = jwt_secret(settings.rasa_jwt_secret, settings.var_path)
     rasa_env["GAPDESK_WEBHOOK_TOKEN"] = webhook_token(settings.webhook_token, settings.var_path)
+    credentials = rasa_credentials(settings)
+    if TELEGRAM in credentials:
+        rasa_env["GAPDESK_TELEGRAM_SECRET_TOKEN"] = telegram_secret_token(
+            settings.telegram_secret_token, settings.var_path
+        )
     rasa = Service(
         "Rasa server",
         engine.rasa_command(
@@ -186,7 +197,7 @@ def build_services(
                 "run", "--enable-api",
                 "--model", str(rasa_model or current["rasa_model"]),
                 "--endpoints", "bot/endpoints.yml",
-                "--credentials", "bot/credentials.yml",
+                "--credentials", str(write_rasa_credentials(credentials, settings.var_path)),
                 "--port", str(_port(settings.rasa_url)),
                 "--interface", urlsplit(settings.rasa_url).hostname or "127.0.0.1",
                 # the widget page is served by the console: its origin may call Rasa
@@ -267,8 +278,9 @@ def up(settings: Settings) -> int:
         with running(services):
             print(
                 "\ngapdesk is running:\n"
-                f"  Rasa server     {settings.rasa_url}  (REST: /webhooks/rest/webhook, "
-                "socket.io: /socket.io)\n"
+                f"  Rasa server     {settings.rasa_url}  (socket.io: /socket.io; REST: "
+                "/webhooks/rest/webhook, with the token of GAPDESK_WEBHOOK_TOKEN or "
+                "var/webhook_token)\n"
                 f"  action server   http://127.0.0.1:{settings.action_server_port}\n"
                 f"  web widget      {settings.console_url}/  (the demo bank's help page)\n"
                 f"  console         {settings.console_url}/queue  (agents and supervisors)\n"

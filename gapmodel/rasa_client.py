@@ -33,7 +33,7 @@ def jwt_secret(configured: str, var_dir: Path) -> str:
 
     Rasa turns authentication off for an empty secret, so a short one is refused.
     """
-    secret = configured or _stored_secret(var_dir / "rasa_jwt_secret")
+    secret = configured or stored_secret(var_dir / "rasa_jwt_secret")
     if len(secret) < MIN_SECRET_LENGTH:
         raise ConfigurationError(
             f"the Rasa JWT secret must have at least {MIN_SECRET_LENGTH} characters "
@@ -44,7 +44,7 @@ def jwt_secret(configured: str, var_dir: Path) -> str:
 
 def webhook_token(configured: str, var_dir: Path) -> str:
     """The configured webhook token, or one generated once and kept (0600) under ``var/``."""
-    token = configured or _stored_secret(var_dir / "webhook_token")
+    token = configured or stored_secret(var_dir / "webhook_token")
     if len(token) < MIN_SECRET_LENGTH:
         raise ConfigurationError(
             f"the webhook token must have at least {MIN_SECRET_LENGTH} characters "
@@ -53,7 +53,7 @@ def webhook_token(configured: str, var_dir: Path) -> str:
     return token
 
 
-def _stored_secret(path: Path) -> str:
+def stored_secret(path: Path) -> str:
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
@@ -68,6 +68,13 @@ def sign_token(secret: str, lifetime: int = TOKEN_LIFETIME_SECONDS) -> str:
     now = int(time.time())
     payload = {"user": {"username": "gapdesk", "role": "admin"}, "iat": now, "exp": now + lifetime}
     return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def _in_path(conversation_id: str) -> str:
+    """The id as Rasa's API reads it from a URL: Rasa 3.6 does not unquote it, so what a
+    path carries as is stays as is ("whatsapp:+1555...", "a/b"); the REST and callback
+    channels accept no other ids (bot/channels.py)."""
+    return quote(conversation_id, safe="/:@+!$&'()*,;=")
 
 
 class RasaClient:
@@ -105,9 +112,7 @@ class RasaClient:
         return dict(self._request("POST", "/model/parse", json={"text": text}))
 
     def tracker(self, conversation_id: str) -> dict[str, Any]:
-        return dict(
-            self._request("GET", f"/conversations/{quote(conversation_id, safe='')}/tracker")
-        )
+        return dict(self._request("GET", f"/conversations/{_in_path(conversation_id)}/tracker"))
 
     def append_events(self, conversation_id: str, events: list[dict[str, Any]]) -> None:
         """Add events to a conversation and deliver its bot messages to the customer.
@@ -118,7 +123,7 @@ class RasaClient:
         """
         self._request(
             "POST",
-            f"/conversations/{quote(conversation_id, safe='')}/tracker/events",
+            f"/conversations/{_in_path(conversation_id)}/tracker/events",
             params={"execute_side_effects": "true", "output_channel": "latest"},
             json=events,
         )
@@ -135,5 +140,7 @@ class RasaClient:
         except httpx.HTTPError as exc:
             raise EngineError(f"Rasa at {self.base_url} did not answer: {exc}") from exc
         if response.status_code >= 400:
-            raise EngineError(f"Rasa's REST channel answered {response.status_code}")
+            raise EngineError(
+                f"Rasa's REST channel answered {response.status_code}: {response.text}"
+            )
         return list(response.json())

@@ -109,6 +109,60 @@ class Settings:
         "customers who write to /webhooks/callback/webhook: your own service's URL. "
         "Empty: the callback channel is open but has nowhere to reply.",
     )
+    telegram_token: str = _setting(
+        "",
+        "Your Telegram bot's token (from @BotFather). With GAPDESK_TELEGRAM_BOT_NAME and "
+        "GAPDESK_TELEGRAM_WEBHOOK_URL it connects Telegram; empty: no Telegram.",
+    )
+    telegram_bot_name: str = _setting(
+        "",
+        "Your Telegram bot's username, without the @; Rasa ignores updates while the token "
+        "is another bot's.",
+    )
+    telegram_webhook_url: str = _setting(
+        "",
+        "Public HTTPS URL that reaches Rasa's /webhooks/telegram/webhook; gapdesk registers "
+        "it with Telegram at every start.",
+    )
+    telegram_secret_token: str = _setting(
+        "",
+        "Secret Telegram sends with every update (X-Telegram-Bot-Api-Secret-Token; letters, "
+        "digits, _ and -); updates without it are refused. Empty: one is generated once and "
+        "kept in var/telegram_secret_token.",
+    )
+    telegram_api_url: str = _setting(
+        "https://api.telegram.org",
+        "Telegram Bot API server the bot calls (a self-hosted one, or a test stand-in).",
+    )
+    twilio_account_sid: str = _setting(
+        "",
+        "Twilio account SID. With GAPDESK_TWILIO_AUTH_TOKEN, GAPDESK_TWILIO_NUMBER and "
+        "GAPDESK_TWILIO_WEBHOOK_URL it connects SMS or WhatsApp; empty: no Twilio.",
+    )
+    twilio_auth_token: str = _setting(
+        "", "Twilio auth token: checks Twilio's request signatures and sends the replies."
+    )
+    twilio_number: str = _setting(
+        "", "Number the replies come from: +15550001234 (SMS) or whatsapp:+15550001234."
+    )
+    twilio_webhook_url: str = _setting(
+        "",
+        "Public URL you give Twilio for incoming messages, reaching Rasa's "
+        "/webhooks/twilio/webhook, exactly as entered there (Twilio signs it).",
+    )
+    slack_token: str = _setting(
+        "",
+        "Slack bot token (xoxb-...). With GAPDESK_SLACK_SIGNING_SECRET it connects Slack; "
+        "empty: no Slack.",
+    )
+    slack_signing_secret: str = _setting(
+        "", "Your Slack app's signing secret; requests it did not sign are refused."
+    )
+    slack_channel: str = _setting(
+        "",
+        "Slack channel id where the bot answers every message, not only mentions; agents' "
+        "replies then go there too. Empty: direct messages and mentions only.",
+    )
     console_url: str = _setting(
         "http://127.0.0.1:8000",
         "Base URL of the console (the agents' web app and the customers' widget page).",
