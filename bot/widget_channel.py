@@ -1,0 +1,84 @@
+"""Rasa's socket.io channel (the web widget), with conversation ids only Rasa issues.
+
+Rasa 3.6 takes the conversation id the widget sends (``session_request`` and every
+message carry a ``session_id``), so a script could join, write into and receive the
+replies of any conversation, Telegram and WhatsApp ones too, whose ids are a chat id
+or a phone number. Here an id is a random part and its HMAC under the webhook token:
+a ``session_request`` with an id this server did not issue gets a new one (a new
+conversation, never someone else's), and a message with such an id is dropped and
+logged. A widget that kept an older id is given a new one, as after clearing cookies.
+
+Runs inside Rasa (imports ``rasa``), configured in ``bot/credentials.yml``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel
+from rasa.core.channels.socketio import SocketIOInput
+from sanic import Blueprint
+
+logger = logging.getLogger(__name__)
+
+NONCE_HEX = 16  # 64 random bits, then 64 bits of HMAC: 32 hex digits, like a uuid4
+
+
+class SignedSessionSocketIOInput(SocketIOInput):
+    """``/socket.io``: Rasa's channel, but every session id is one it issued."""
+
+    key = ""
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        credentials = dict(credentials or {})
+        key = str(credentials.pop("token", "") or "")
+        if not key:
+            raise ValueError("the socket.io channel needs a token (GAPDESK_WEBHOOK_TOKEN)")
+        channel = super().from_credentials(credentials)
+        assert isinstance(channel, SignedSessionSocketIOInput)
+        channel.key = key
+        return channel
+
+    def _signature(self, nonce: str) -> str:
+        digest = hmac.new(self.key.encode(), nonce.encode(), hashlib.sha256).hexdigest()
+        return digest[:NONCE_HEX]
+
+    def new_session_id(self) -> str:
+        nonce = secrets.token_hex(NONCE_HEX // 2)
+        return nonce + self._signature(nonce)
+
+    def issued(self, session_id: object) -> bool:
+        if not isinstance(session_id, str) or len(session_id) != 2 * NONCE_HEX:
+            return False
+        nonce, signature = session_id[:NONCE_HEX], session_id[NONCE_HEX:]
+        return hmac.compare_digest(self._signature(nonce), signature)
+
+    def blueprint(self, on_new_message: Any) -> Blueprint:
+        blueprint = super().blueprint(on_new_message)
+        # Rasa's handlers are closures inside its blueprint(): wrap them where
+        # python-socketio keeps them rather than copy them.
+        assert self.sio is not None
+        handlers = self.sio.handlers[self.namespace or "/"]
+        start_session = handlers["session_request"]
+        receive = handlers[self.user_message_evt]
+
+        async def session_request(sid: str, data: Any) -> None:
+            data = data if isinstance(data, dict) else {}
+            if not self.issued(data.get("session_id")):
+                data["session_id"] = self.new_session_id()
+            await start_session(sid, data)
+
+        async def handle_message(sid: str, data: Any) -> None:
+            if not isinstance(data, dict) or not self.issued(data.get("session_id")):
+                logger.warning("socket.io: dropped a message whose session id Rasa did not issue")
+                return
+            await receive(sid, data)
+
+        handlers["session_request"] = session_request
+        handlers[self.user_message_evt] = handle_message
+        return blueprint
