@@ -60,7 +60,8 @@ class UnavailableScorer:
     error: ModelNotTrainedError
 
     def score(self, item: GapInput) -> GapScore:
-        raise self.error
+        # A new exception each time: raising one object again grows its traceback.
+        raise ModelNotTrainedError(str(self.error))
 
 
 @dataclass
@@ -89,6 +90,8 @@ class Services:
             )
         except TimeoutError:
             logger.error("gap scorer exceeded %d ms; escalating", self.settings.scorer_timeout_ms)
+        except ModelNotTrainedError as exc:  # logged with its cause at start
+            logger.warning("no gap model (%s); escalating", exc)
         except Exception:  # noqa: BLE001 - any scorer failure must escalate, not crash
             logger.exception("gap scorer failed; escalating")
         return None

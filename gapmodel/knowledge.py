@@ -57,7 +57,11 @@ class KnowledgeBase:
             except (OSError, yaml.YAMLError) as exc:
                 raise ConfigurationError(f"cannot read the knowledge base {file}: {exc}") from exc
             if "business" in document:
-                about = document["business"] or {}
+                about = document["business"]
+                if not isinstance(about, dict) or business != Business():
+                    raise ConfigurationError(
+                        f"{file}: 'business' must be one mapping (name, topics), in one file"
+                    )
                 business = Business(str(about.get("name", "")), str(about.get("topics", "")))
             offer = bool(document.get("offer_in_clarification", True))
             for intent, entry in (document.get("answers") or {}).items():

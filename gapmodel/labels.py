@@ -91,9 +91,14 @@ def training_examples(
     known = {row.text.lower(): row.label for row in training_data}
     intents = set(known.values())
     newest_per_turn = {row["turn_id"]: row for row in rows}  # rows are oldest first
+    newest_first = sorted(
+        newest_per_turn.values(),
+        key=lambda row: (row["labelled_at"], row["label_id"]),
+        reverse=True,
+    )
     result = LabelledExamples()
     seen: set[str] = set()
-    for row in reversed(list(newest_per_turn.values())):
+    for row in newest_first:
         text = " ".join(str(row["text"] or "").split())
         if not text or text.lower() in seen:
             continue

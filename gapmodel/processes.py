@@ -282,7 +282,7 @@ def up(settings: Settings) -> int:
                 "/webhooks/rest/webhook, with the token of GAPDESK_WEBHOOK_TOKEN or "
                 "var/webhook_token)\n"
                 f"  action server   http://127.0.0.1:{settings.action_server_port}\n"
-                f"  web widget      {settings.console_url}/  (the demo bank's help page)\n"
+                f"  web widget      {settings.console_url}/  (a demonstration page with the chat)\n"
                 f"  console         {settings.console_url}/queue  (agents and supervisors)\n"
                 "  chat in a terminal: .venv/bin/gapdesk chat\n"
                 f"{_first_admin_hint(settings)}"

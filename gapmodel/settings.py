@@ -107,7 +107,7 @@ class Settings:
         "",
         "Where Rasa's callback channel delivers the bot's (and agents') messages for "
         "customers who write to /webhooks/callback/webhook: your own service's URL. "
-        "Empty: the callback channel is open but has nowhere to reply.",
+        "Empty: the callback channel takes messages but has nowhere to reply.",
     )
     telegram_token: str = _setting(
         "",

@@ -79,6 +79,9 @@ class Recorder:
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join(timeout)
+        for record in self._held:  # the last place left: the log, one JSON line each
+            line = json.dumps(record, ensure_ascii=False, default=str)
+            logger.error("record neither stored nor spooled, in full: %s", line)
 
     def spooled(self) -> int:
         """How many records wait in the spool for the database to come back."""

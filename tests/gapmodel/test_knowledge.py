@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from gapmodel.errors import ConfigurationError
 from gapmodel.knowledge import Business, KnowledgeBase
 
 
@@ -20,3 +23,13 @@ def test_a_business_is_optional(tmp_path: Path) -> None:
     knowledge_base = KnowledgeBase.load(tmp_path)
     assert knowledge_base.business == Business()
     assert knowledge_base.get("track_order").text == "See Orders."  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("second", ["business: Acme\n", "business:\n  name: Acme\n"])
+def test_a_malformed_or_second_business_is_a_clear_error(tmp_path: Path, second: str) -> None:
+    (tmp_path / "a.yml").write_text(
+        "business:\n  name: Brightwater\nanswers:\n  x:\n    title: X\n    text: X.\n", "utf-8"
+    )
+    (tmp_path / "b.yml").write_text(second, "utf-8")
+    with pytest.raises(ConfigurationError, match="b.yml: 'business' must be one mapping"):
+        KnowledgeBase.load(tmp_path)

@@ -82,6 +82,20 @@ def test_the_newest_label_of_a_turn_counts(store: Store) -> None:
     assert learned.intent_examples == [LabelledText("top up failed", "request_refund")]
 
 
+def test_a_text_labelled_on_two_turns_counts_with_its_newest_label(store: Store) -> None:
+    # Turn A is labelled first and last; turn B, with the same text, in between.
+    _labelled_turn(store, "top up failed", "card_arrival", (True, "request_refund"))
+    _labelled_turn(store, "Top up failed", "card_arrival", (True, "card_arrival"))
+    with store.session() as session:
+        first = session.scalar(select(Turn.id).where(Turn.customer_text == "top up failed"))
+        session.add(
+            Label(turn_id=first, author="supervisor", is_gap=True, correct_intent="greet",
+                  created_at=datetime.now(UTC) + timedelta(hours=1))
+        )  # fmt: skip
+    learned = training_examples(export_labels(store), TRAINING)
+    assert learned.intent_examples == [LabelledText("top up failed", "greet")]
+
+
 def test_apply_writes_files_rasa_and_training_read_back(store: Store, tmp_path: Path) -> None:
     nlu, out_of_scope = tmp_path / "nlu", tmp_path / "out_of_scope"
     write_rasa_nlu({"card_arrival": ["my card has not arrived"]}, nlu / "bank.yml", "test")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from gapmodel.storage.migrate import upgrade
@@ -145,3 +146,14 @@ def test_a_spool_that_cannot_be_written_keeps_records_and_the_writer_alive(
     assert recorder.flush(), "the writer thread must still be running"
     recorder.close()
     assert sink.written == ["during the outage", "after"]
+
+
+def test_records_still_held_at_shutdown_are_written_to_the_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "var"
+    blocker.write_text("a file where the spool directory should be")
+    recorder = Recorder(FlakySink(), blocker / "spool" / "records.jsonl", retry_seconds=60)
+    recorder.record(new_record("turn", "c", customer_text="kept only in the log"))
+    recorder.close()
+    assert '"customer_text": "kept only in the log"' in caplog.text
