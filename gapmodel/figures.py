@@ -38,8 +38,8 @@ from gapmodel.datasets import LabelledText, read_labelled
 from gapmodel.decision import ANSWER, ESCALATE, decide_turn
 from gapmodel.features import GapInput
 from gapmodel.knowledge import KnowledgeBase
+from gapmodel.local_secrets import webhook_token
 from gapmodel.processes import build_services, free_ports, running
-from gapmodel.rasa_client import webhook_token
 from gapmodel.scorer import GapModel
 from gapmodel.settings import Settings
 from gapmodel.storage.migrate import upgrade

@@ -25,13 +25,8 @@ import httpx
 from gapmodel import engine
 from gapmodel.costs import intent_overrides
 from gapmodel.errors import ConfigurationError, EngineError, GapdeskError
-from gapmodel.rasa_channels import (
-    TELEGRAM,
-    rasa_credentials,
-    telegram_secret_token,
-    write_rasa_credentials,
-)
-from gapmodel.rasa_client import jwt_secret, webhook_token
+from gapmodel.local_secrets import jwt_secret, telegram_secret_token, webhook_token
+from gapmodel.rasa_channels import TELEGRAM, rasa_credentials, write_rasa_credentials
 from gapmodel.settings import Settings
 from gapmodel.training import current_models
 

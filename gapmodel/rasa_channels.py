@@ -8,14 +8,12 @@ The classes named here live in ``bot/channels.py``.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from gapmodel.errors import ConfigurationError
-from gapmodel.rasa_client import stored_secret
 from gapmodel.settings import PREFIX, Settings
 
 CREDENTIALS = Path("bot/credentials.yml")
@@ -43,7 +41,6 @@ MESSAGING_CHANNELS: dict[str, dict[str, str]] = {
 }
 # Settings that do not turn a channel on: they have a default, or may stay empty.
 OPTIONAL_SETTINGS = {"telegram_secret_token", "telegram_api_url", "slack_channel"}
-TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts
 
 
 def rasa_credentials(settings: Settings, base: Path = CREDENTIALS) -> dict[str, Any]:
@@ -80,13 +77,3 @@ def write_rasa_credentials(credentials: dict[str, Any], var_dir: Path) -> Path:
         encoding="utf-8",
     )
     return path
-
-
-def telegram_secret_token(configured: str, var_dir: Path) -> str:
-    """The configured secret token, or one generated once and kept (0600) under ``var/``."""
-    secret = configured or stored_secret(var_dir / "telegram_secret_token")
-    if not TELEGRAM_SECRET.fullmatch(secret):
-        raise ConfigurationError(
-            "GAPDESK_TELEGRAM_SECRET_TOKEN must be 1 to 256 letters, digits, _ or -"
-        )
-    return secret

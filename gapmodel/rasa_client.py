@@ -9,59 +9,18 @@ integrators are given: it lets them post customers' messages, not read conversat
 
 from __future__ import annotations
 
-import os
-import secrets
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import jwt
 
-from gapmodel.errors import ConfigurationError, EngineError
+from gapmodel.errors import EngineError
+from gapmodel.local_secrets import jwt_secret, webhook_token
 from gapmodel.settings import Settings
 
 TOKEN_LIFETIME_SECONDS = 60
-
-
-MIN_SECRET_LENGTH = 32
-
-
-def jwt_secret(configured: str, var_dir: Path) -> str:
-    """The configured secret, or one generated once and kept (0600) under ``var/``.
-
-    Rasa turns authentication off for an empty secret, so a short one is refused.
-    """
-    secret = configured or stored_secret(var_dir / "rasa_jwt_secret")
-    if len(secret) < MIN_SECRET_LENGTH:
-        raise ConfigurationError(
-            f"the Rasa JWT secret must have at least {MIN_SECRET_LENGTH} characters "
-            "(GAPDESK_RASA_JWT_SECRET, or delete var/rasa_jwt_secret to generate one)"
-        )
-    return secret
-
-
-def webhook_token(configured: str, var_dir: Path) -> str:
-    """The configured webhook token, or one generated once and kept (0600) under ``var/``."""
-    token = configured or stored_secret(var_dir / "webhook_token")
-    if len(token) < MIN_SECRET_LENGTH:
-        raise ConfigurationError(
-            f"the webhook token must have at least {MIN_SECRET_LENGTH} characters "
-            "(GAPDESK_WEBHOOK_TOKEN, or delete var/webhook_token to generate one)"
-        )
-    return token
-
-
-def stored_secret(path: Path) -> str:
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(secrets.token_urlsafe(48))
-        os.replace(temporary, path)  # never an empty or half-written secret file
-    return path.read_text(encoding="utf-8").strip()
 
 
 def sign_token(secret: str, lifetime: int = TOKEN_LIFETIME_SECONDS) -> str:

@@ -15,8 +15,9 @@ import yaml
 
 from gapmodel import engine
 from gapmodel.errors import ConfigurationError
+from gapmodel.local_secrets import telegram_secret_token
 from gapmodel.processes import build_services
-from gapmodel.rasa_channels import rasa_credentials, telegram_secret_token, write_rasa_credentials
+from gapmodel.rasa_channels import rasa_credentials, write_rasa_credentials
 from gapmodel.settings import Settings
 from tests.services import leave_out
 
