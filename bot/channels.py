@@ -12,9 +12,13 @@ Rasa takes any post to its Telegram and Twilio webhooks for the provider's; here
 Telegram update must carry the secret token gapdesk registered with the webhook, and a
 Twilio post a valid ``X-Twilio-Signature`` (Slack's own channel checks its signature).
 
+A Telegram or Twilio send that fails while a customer's message is answered is logged,
+and the turn goes on without it; a failed send of an agent's message pushed through
+Rasa's HTTP API is raised, so the console learns that it was not delivered.
+
 Runs inside Rasa (imports ``rasa``), configured in ``bot/credentials.yml`` and, for the
 messaging channels, in the credentials gapdesk writes when their settings are present
-(``gapmodel/processes.py``).
+(``gapmodel/rasa_channels.py``).
 """
 
 from __future__ import annotations
@@ -24,13 +28,15 @@ import hmac
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from aiogram import Bot
 from aiogram.bot.api import TelegramAPIServer
 from aiogram.types import User
 from rasa.core.channels.callback import CallbackInput
-from rasa.core.channels.channel import InputChannel
+from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.telegram import TelegramInput, TelegramOutput
 from rasa.core.channels.twilio import TwilioInput, TwilioOutput
@@ -130,22 +136,86 @@ def _required(credentials: dict[str, Any] | None, channel: str, *keys: str) -> l
     return [str((credentials or {})[key]) for key in keys]
 
 
+# -- Failed sends -----------------------------------------------------------------------
+
+# True while a Telegram or Twilio webhook hands a customer's message to the bot. A send
+# that fails then must not end the turn: Rasa would keep none of it (the customer's
+# message included) and answer 500, and Telegram would deliver the update again. Pushes
+# through Rasa's HTTP API (an agent's reply) run without it: there the error must reach
+# the caller, so Rasa answers 500, keeps nothing, and the console says "not delivered".
+# It is set around on_new_message rather than in request middleware: Sanic 21.12 serves
+# a keep-alive connection's requests one after another in one task, whose context would
+# keep a value set in middleware for the next request on that connection.
+_ANSWERING_CUSTOMER: ContextVar[bool] = ContextVar("gapdesk_answering_customer", default=False)
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+def _answering_customer(on_new_message: OnNewMessage) -> OnNewMessage:
+    async def handle(message: UserMessage) -> Any:
+        answering = _ANSWERING_CUSTOMER.set(True)
+        try:
+            return await on_new_message(message)
+        finally:
+            _ANSWERING_CUSTOMER.reset(answering)
+
+    return handle
+
+
+def _may_drop(channel: str, error: Exception) -> bool:
+    """Log a message ``channel`` could not send. True while a customer's message is being
+    answered (the turn goes on without it); False otherwise: the caller raises."""
+    if _ANSWERING_CUSTOMER.get():
+        logger.error(
+            "%s: a message was not sent, the conversation goes on without it (%s: %s)",
+            channel,
+            type(error).__name__,
+            error,
+        )
+        return True
+    logger.error(
+        "%s: a message pushed through Rasa's HTTP API was not sent (%s: %s)",
+        channel,
+        type(error).__name__,
+        error,
+    )
+    return False
+
+
 # -- Telegram -------------------------------------------------------------------------
 
 TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # The update types Rasa's handler reads. Others (a customer blocking the bot, ...) make
 # it fail, and Telegram would deliver them again and again.
 TELEGRAM_UPDATES = ["message", "edited_message", "callback_query"]
+# A stalled Bot API must not hold a turn for aiohttp's default 5 minutes: Telegram would
+# give up on the webhook request and deliver the update again.
+TELEGRAM_TIMEOUT_SECONDS = 10
 
 
 class VerifiedTelegramOutput(TelegramOutput):
-    """Rasa's Telegram output, on any Bot API server, registering the secret token."""
+    """Rasa's Telegram output, on any Bot API server, registering the secret token and
+    logging a failed send while a customer's message is answered."""
 
     def __init__(self, access_token: str, api_url: str, secret_token: str) -> None:
         # TelegramOutput's own __init__ always talks to api.telegram.org.
-        Bot.__init__(self, access_token, server=TelegramAPIServer.from_base(api_url))
+        Bot.__init__(
+            self,
+            access_token,
+            server=TelegramAPIServer.from_base(api_url),
+            timeout=TELEGRAM_TIMEOUT_SECONDS,
+        )
         self.secret_token = secret_token
         self._bot_user: User | None = None
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        # Every bot message goes out through here (to send_text_message, send_custom_json
+        # and the other send_* methods); Rasa's leave aiogram's and aiohttp's errors out.
+        try:
+            await super().send_response(recipient_id, message)
+        except Exception as error:
+            if not _may_drop("Telegram", error):
+                raise
 
     async def set_webhook(self, url: str, *args: Any, **kwargs: Any) -> bool:
         # aiogram 2.15 predates setWebhook's secret_token (Bot API 6.1): call it here.
@@ -174,7 +244,9 @@ class VerifiedTelegramInput(TelegramInput):
     def __init__(
         self, access_token: str, verify: str, webhook_url: str, secret_token: str, api_url: str
     ) -> None:
-        super().__init__(access_token, verify, webhook_url)
+        # debug_mode=False: Rasa's handler logs an error in a turn and answers 200, where a
+        # 500 would have Telegram deliver the update (and gapdesk record the turn) again.
+        super().__init__(access_token, verify, webhook_url, debug_mode=False)
         self.secret_token = secret_token
         self.api_url = api_url
         self._output: VerifiedTelegramOutput | None = None
@@ -190,7 +262,7 @@ class VerifiedTelegramInput(TelegramInput):
         return self._output
 
     def blueprint(self, on_new_message: Any) -> Blueprint:
-        blueprint = super().blueprint(on_new_message)
+        blueprint = super().blueprint(_answering_customer(on_new_message))
 
         @blueprint.middleware("request")
         async def check(request: Request) -> HTTPResponse | None:
@@ -244,7 +316,8 @@ TWILIO_TIMEOUT_SECONDS = 10
 
 
 class LoggingTwilioOutput(TwilioOutput):
-    """Rasa's Twilio output, sending off the event loop and logging a failed send."""
+    """Rasa's Twilio output, sending off the event loop and logging a failed send while a
+    customer's message is answered."""
 
     def __init__(self, account_sid: str, auth_token: str, twilio_number: str) -> None:
         super().__init__(account_sid, auth_token, twilio_number)
@@ -253,15 +326,13 @@ class LoggingTwilioOutput(TwilioOutput):
     async def _send_message(self, message_data: dict[str, Any]) -> Any:
         # Rasa's version blocks the event loop on Twilio's HTTP client and catches only
         # Twilio's refusals: an unreachable Twilio raised out of the turn, and Rasa then
-        # kept nothing of it (the customer's message included) in the tracker.
+        # kept nothing of it (the customer's message included) in the tracker, while
+        # Twilio's refusals of an agent's pushed reply went unnoticed by the console.
         try:
             return await asyncio.to_thread(self.messages.create, **message_data)
         except Exception as error:
-            logger.error(
-                "Twilio: a message was not sent, the conversation goes on without it (%s: %s)",
-                type(error).__name__,
-                error,
-            )
+            if not _may_drop("Twilio", error):
+                raise
             return None
 
 
@@ -280,7 +351,7 @@ class VerifiedTwilioInput(TwilioInput):
         self.webhook_url = webhook_url
 
     def blueprint(self, on_new_message: Any) -> Blueprint:
-        blueprint = super().blueprint(on_new_message)
+        blueprint = super().blueprint(_answering_customer(on_new_message))
         validator = RequestValidator(self.auth_token)
 
         @blueprint.middleware("request")

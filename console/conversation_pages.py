@@ -34,7 +34,10 @@ NOTICES = {
     "replied": "Sent.",
     "empty": "Write something first.",
     "too_long": f"A reply can have at most {MAX_REPLY} characters.",
-    "rasa_down": "Rasa did not answer, so nothing reached the customer. Try again.",
+    # An EngineError from Rasa's API: Rasa is down, or answered 500 because the customer's
+    # channel failed to send (bot/channels.py raises for pushes); Rasa kept nothing.
+    "rasa_down": "Not done: Rasa did not answer, or could not deliver to the customer's "
+    "channel. Nothing reached the customer and nothing changed here; try again.",
     "handed_back": "Handed back: the bot answers again.",
     "resolved": "Resolved and closed.",
     "labelled": "Label saved.",

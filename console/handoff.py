@@ -13,9 +13,10 @@ from gapmodel.feedback import SATISFACTION_QUESTION, satisfaction_buttons
 from gapmodel.rasa_client import RasaClient
 
 # Rasa 3.6 channels whose output can receive messages pushed by the API (GUIDE).
-# Telegram's needs a small channel subclass first (its get_output_channel is broken).
+# Telegram's get_output_channel is broken in Rasa 3.6; bot/channels.py's
+# VerifiedTelegramInput replaces it, so pushes reach Telegram customers too.
 PUSH_CHANNELS = frozenset(
-    {"socketio", "callback", "slack", "facebook", "twilio", "rocketchat", "webex"}
+    {"socketio", "callback", "slack", "facebook", "twilio", "telegram", "rocketchat", "webex"}
 )
 # actions/conversation.py keeps doubtful turns in a row in this slot (the console does
 # not import actions; tests/test_consistency.py keeps the two names the same).

@@ -1,9 +1,11 @@
 """Telegram, Twilio and Slack on the real Rasa server, without the internet.
 
 One bot serves all three. Telegram talks to a stand-in Bot API server on loopback
-(``GAPDESK_TELEGRAM_API_URL``) that records what the bot calls; Twilio's and Slack's
-APIs cannot be reached from here, so their replies fail, which must be logged and
-harm nothing. Requests are posted in the providers' own formats, signed the way the
+(``GAPDESK_TELEGRAM_API_URL``) that records what the bot calls, and fails sendMessage
+when told to; Twilio's and Slack's APIs cannot be reached from here, so their replies
+fail. A failed send while the bot answers a customer must be logged and harm nothing;
+an agent's reply that fails must be reported in the console as not delivered, and not
+stored as sent. Requests are posted in the providers' own formats, signed the way the
 providers document it (computed here, not with the code under test).
 """
 
@@ -24,9 +26,12 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 import pytest
 
+from console.urls import conversation_url
+from gapmodel.accounts import create_user
 from gapmodel.processes import free_ports
 from gapmodel.rasa_client import sign_token
 from tests.e2e.conftest import BotFactory, RunningBot
+from tests.e2e.test_console import PASSWORD, signed_in
 
 pytestmark = pytest.mark.e2e
 
@@ -38,14 +43,33 @@ TWILIO_TOKEN = "0123456789abcdef0123456789abcdef"
 TWILIO_URL = "https://bot.example.com/webhooks/twilio/webhook"
 SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TWILIO_FAILURE = "Twilio: a message was not sent"
+TELEGRAM_FAILURE = "Telegram: a message was not sent"
+# What the console shows when Rasa could not deliver an agent's reply ("rasa_down").
+NOT_DELIVERED = "Nothing reached the customer"
+ASK_FOR_A_PERSON = "I want to talk to a person"
 
 
 class FakeTelegram:
-    """The Telegram Bot API's methods the bot calls, answered as Telegram answers them."""
+    """The Telegram Bot API's methods the bot calls, answered as Telegram answers them.
+
+    sendMessage to a chat in ``failing`` fails instead: "500" answers with Telegram's
+    error, "close" closes the connection without an answer. Those calls are kept in
+    ``refused``, the others in ``calls``.
+    """
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, str]]] = []
+        self.refused: list[tuple[str, dict[str, str]]] = []
+        self.failing: dict[str, str] = {}  # chat id -> "500" or "close"
         self.lock = threading.Lock()
+
+    def failure(self, method: str, params: dict[str, str]) -> str | None:
+        with self.lock:
+            if method != "sendMessage" or params.get("chat_id") not in self.failing:
+                self.calls.append((method, params))
+                return None
+            self.refused.append((method, params))
+            return self.failing[params["chat_id"]]
 
     def answer(self, method: str, params: dict[str, str]) -> Any:
         if method == "getMe":
@@ -63,6 +87,10 @@ class FakeTelegram:
 
     def texts_to(self, chat_id: int) -> list[str]:
         return [p["text"] for p in self.called("sendMessage") if p["chat_id"] == str(chat_id)]
+
+    def refused_to(self, chat_id: int) -> list[str]:
+        with self.lock:
+            return [p["text"] for _, p in self.refused if p["chat_id"] == str(chat_id)]
 
 
 def wait_for(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
@@ -82,14 +110,18 @@ def telegram() -> Iterator[tuple[str, FakeTelegram]]:
             body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
             token, _, method = self.path.removeprefix("/bot").partition("/")
             params = dict(parse_qsl(body))  # aiogram posts form fields
-            with fake.lock:
-                fake.calls.append((method, params))
-            if token != TELEGRAM_TOKEN:
+            failure = fake.failure(method, params)
+            if failure == "close":
+                self.close_connection = True
+                return
+            if failure == "500":
+                reply = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+            elif token != TELEGRAM_TOKEN:
                 reply = {"ok": False, "error_code": 401, "description": "Unauthorized"}
             else:
                 reply = {"ok": True, "result": fake.answer(method, params)}
             payload = json.dumps(reply).encode()
-            self.send_response(200 if reply["ok"] else 401)
+            self.send_response(200 if reply["ok"] else reply["error_code"])
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
@@ -148,6 +180,51 @@ def user_texts(bot: RunningBot, conversation_id: str) -> list[str]:
 
 def rasa_log(bot: RunningBot) -> str:
     return (bot.log_dir / "rasa.log").read_text(encoding="utf-8", errors="replace")
+
+
+# -- the console ------------------------------------------------------------------------
+
+Agent = tuple[httpx.Client, str]  # signed in to the console, with its CSRF token
+
+
+@pytest.fixture(scope="module")
+def agent(bot: RunningBot) -> Iterator[Agent]:
+    """Cara, an agent signed in to the bot's console."""
+    create_user(bot.store, "cara", PASSWORD, "agent", display_name="Cara")
+    client, csrf = signed_in(bot, "cara")
+    yield client, csrf
+    client.close()
+
+
+def take_over(bot: RunningBot, agent: Agent, conversation_id: str) -> None:
+    """Once the escalation is in the console's queue, claim it as the agent does."""
+    wait_for(
+        lambda: (bot.store.conversation(conversation_id) or {}).get("status") == "escalated",
+        "the escalation in the console",
+    )
+    client, csrf = agent
+    claimed = client.post(conversation_url(conversation_id, "claim"), data={"csrf_token": csrf})
+    assert "notice=claimed" in claimed.headers["location"]
+
+
+def console_reply(agent: Agent, conversation_id: str, text: str) -> tuple[str, str]:
+    """The agent replies in the console: where the console sends the agent, and that page."""
+    client, csrf = agent
+    sent = client.post(
+        conversation_url(conversation_id, "reply"), data={"csrf_token": csrf, "text": text}
+    )
+    assert sent.status_code == 303
+    return sent.headers["location"], client.get(sent.headers["location"]).text
+
+
+def agent_replies(bot: RunningBot, conversation_id: str) -> list[str]:
+    """The agent's replies gapdesk stored as sent."""
+    turns = (bot.store.conversation(conversation_id) or {}).get("turns", [])
+    return [turn["answer_text"] for turn in turns if turn["kind"] == "agent"]
+
+
+def bot_texts(bot: RunningBot, conversation_id: str) -> list[str]:
+    return [e["text"] for e in events(bot, conversation_id) if e["event"] == "bot" and e["text"]]
 
 
 # -- Telegram ---------------------------------------------------------------------------
@@ -216,12 +293,56 @@ def test_an_update_without_the_secret_is_refused(
 
 
 def test_an_agents_reply_reaches_the_telegram_customer(
-    bot: RunningBot, telegram: tuple[str, FakeTelegram], chat_id: int
+    bot: RunningBot, telegram: tuple[str, FakeTelegram], agent: Agent, chat_id: int
 ) -> None:
-    post_update(bot, telegram_update(chat_id, "hello"), TELEGRAM_SECRET).raise_for_status()
-    # What the console does for an agent's reply (output_channel=latest).
-    bot.client.append_events(str(chat_id), [{"event": "bot", "text": "Hi, Cara here."}])
-    wait_for(lambda: "Hi, Cara here." in telegram[1].texts_to(chat_id), "the agent's reply")
+    update = telegram_update(chat_id, ASK_FOR_A_PERSON)
+    post_update(bot, update, TELEGRAM_SECRET).raise_for_status()
+    take_over(bot, agent, str(chat_id))
+    location, page = console_reply(agent, str(chat_id), "Hi, Cara here.")
+    assert location.endswith("notice=replied")
+    assert "cannot receive messages pushed" not in page
+    wait_for(lambda: "Cara: Hi, Cara here." in telegram[1].texts_to(chat_id), "the agent's reply")
+    assert agent_replies(bot, str(chat_id)) == ["Hi, Cara here."]
+
+
+@pytest.mark.parametrize("failure", ["500", "close"])
+def test_a_send_telegram_fails_while_answering_keeps_the_turn(
+    bot: RunningBot, telegram: tuple[str, FakeTelegram], chat_id: int, failure: str
+) -> None:
+    fake = telegram[1]
+    fake.failing[str(chat_id)] = failure
+    failures_before = rasa_log(bot).count(TELEGRAM_FAILURE)
+    text = "My new card still hasn't arrived, where is it?"
+    answer = post_update(bot, telegram_update(chat_id, text), TELEGRAM_SECRET)
+    # 200: Telegram has no reason to deliver the update (and gapdesk to record it) again.
+    assert answer.status_code == 200
+    assert fake.refused_to(chat_id) and fake.texts_to(chat_id) == []
+    # Rasa kept the whole turn, and gapdesk recorded it once.
+    assert user_texts(bot, str(chat_id)) == [text]
+    assert any("Standard delivery" in t for t in bot_texts(bot, str(chat_id)))
+    [turn] = bot.conversation(str(chat_id), turns=1)["turns"]
+    assert turn["customer_text"] == text
+    assert rasa_log(bot).count(TELEGRAM_FAILURE) > failures_before
+
+
+def test_an_agents_reply_telegram_refuses_is_reported_not_delivered(
+    bot: RunningBot, telegram: tuple[str, FakeTelegram], agent: Agent, chat_id: int
+) -> None:
+    fake, conversation_id = telegram[1], str(chat_id)
+    post_update(bot, telegram_update(chat_id, ASK_FOR_A_PERSON), TELEGRAM_SECRET)
+    take_over(bot, agent, conversation_id)
+    fake.failing[conversation_id] = "500"
+    location, page = console_reply(agent, conversation_id, "Hi, Cara here.")
+    assert "notice=rasa_down" in location and NOT_DELIVERED in page
+    assert fake.refused_to(chat_id) == ["Cara: Hi, Cara here."]
+    assert agent_replies(bot, conversation_id) == []
+    assert "Cara: Hi, Cara here." not in bot_texts(bot, conversation_id)
+
+    del fake.failing[conversation_id]  # Telegram is back: the agent tries again
+    location, _ = console_reply(agent, conversation_id, "Hi, Cara here.")
+    assert location.endswith("notice=replied")
+    assert fake.texts_to(chat_id)[-1] == "Cara: Hi, Cara here."
+    assert agent_replies(bot, conversation_id) == ["Hi, Cara here."]
 
 
 def test_only_the_secret_holder_may_register_the_webhook_again(
@@ -308,19 +429,20 @@ def test_a_signed_twilio_message_reaches_the_bot_and_a_failed_reply_is_logged(
     # The reply could not leave this machine, yet the turn was kept whole.
     assert user_texts(bot, sender) == [text]
     assert any("Standard delivery" in e.get("text", "") for e in events(bot, sender))
-    failures = rasa_log(bot).count(TWILIO_FAILURE)
-    assert failures > failures_before
+    assert rasa_log(bot).count(TWILIO_FAILURE) > failures_before
 
-    # An agent's reply (what the console sends) is kept too, its failed send logged.
-    rasa_api(
-        bot,
-        "POST",
-        f"/conversations/{sender}/tracker/events",
-        params={"execute_side_effects": "true", "output_channel": "latest"},
-        json=[{"event": "bot", "text": "Hi, Cara here."}],
-    )
-    assert "Hi, Cara here." in [e.get("text") for e in events(bot, sender)]
-    assert rasa_log(bot).count(TWILIO_FAILURE) > failures
+
+def test_an_agents_reply_twilio_does_not_take_is_not_stored_as_sent(
+    bot: RunningBot, agent: Agent, sender: str
+) -> None:
+    form = twilio_form(sender, ASK_FOR_A_PERSON)
+    assert post_twilio(bot, form, twilio_signature(TWILIO_URL, form)).status_code == 204
+    take_over(bot, agent, sender)
+    location, page = console_reply(agent, sender, "Hi, Cara here.")
+    assert "notice=rasa_down" in location and NOT_DELIVERED in page
+    assert agent_replies(bot, sender) == []
+    assert "Cara: Hi, Cara here." not in bot_texts(bot, sender)
+    assert "Twilio: a message pushed through Rasa's HTTP API was not sent" in rasa_log(bot)
 
 
 def test_the_console_client_reaches_a_whatsapp_conversation(bot: RunningBot, sender: str) -> None:
