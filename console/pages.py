@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from console import casework
+from console import casework, review
 from console.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -159,7 +159,7 @@ def _score(value: str | None) -> float:
 async def review_page(request: Request, user: ConsoleUser) -> Response:
     params = request.query_params
     date_to = _date(params.get("to"))
-    filters = casework.ReviewFilter(
+    filters = review.ReviewFilter(
         intent=params.get("intent", "")[:128],
         channel=params.get("channel", "")[:64],
         date_from=_date(params.get("from")),
@@ -168,11 +168,11 @@ async def review_page(request: Request, user: ConsoleUser) -> Response:
         search=params.get("q", "")[:SEARCH_LIMIT],
     )
     store = request.app.state.store
-    rows = await run_in_threadpool(casework.review, store, filters)
-    choices = await run_in_threadpool(casework.filter_choices, store)
+    rows = await run_in_threadpool(review.review, store, filters)
+    choices = await run_in_threadpool(review.filter_choices, store)
     found = []
     if filters.search:
-        found = await run_in_threadpool(casework.search_conversations, store, filters.search)
+        found = await run_in_threadpool(review.search_conversations, store, filters.search)
     return render(
         request,
         "review.html",
@@ -182,7 +182,7 @@ async def review_page(request: Request, user: ConsoleUser) -> Response:
 
 @requires("supervisor")
 async def audit_page(request: Request, user: ConsoleUser) -> Response:
-    events = await run_in_threadpool(casework.audit_log, request.app.state.store)
+    events = await run_in_threadpool(review.audit_log, request.app.state.store)
     return render(request, "audit.html", {"events": events})
 
 

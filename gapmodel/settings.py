@@ -69,8 +69,9 @@ class Settings:
     )
     max_failures: int = _setting(
         2,
-        "Clarifications or hand-overs in a row (a plain answer resets the count) after "
-        "which the next doubtful turn escalates.",
+        "Turns in a row that were not a plain answer (a clarification, a hand-over, or an "
+        "answer given despite a rephrase or frustration; a plain answer resets the count) "
+        "after which the next doubtful turn escalates.",
     )
     gap_scoring: str = _setting(
         "on",

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
 
-from console import casework
+from console import casework, review
 from console.auth import ConsoleUser
 from gapmodel.labels import export_labels
 from gapmodel.storage.models import AuditEvent, Conversation, Label, Turn
@@ -210,7 +210,7 @@ def test_search_finds_conversations_in_any_state_by_any_message(
     client.post("/conversations/c13/reply", data={"csrf_token": csrf, "text": "Refund sent today"})
 
     def found(query: str) -> list[str]:
-        return [c["id"] for c in casework.search_conversations(console_store, query)]
+        return [c["id"] for c in review.search_conversations(console_store, query)]
 
     assert found("100%") == ["c13"]  # a customer's words, wildcards taken literally
     assert found("sent today") == ["c13"]  # an agent's reply
