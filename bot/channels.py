@@ -56,11 +56,12 @@ MAX_SENDER_LENGTH = 255
 SENDER = re.compile(rf"[A-Za-z0-9\-._~/:@+!$&'()*,;=]{{1,{MAX_SENDER_LENGTH}}}")
 
 
-def _token(credentials: dict[str, Any] | None) -> str:
-    token = str((credentials or {}).get("token") or "")
-    if not token:
-        raise ValueError("the REST and callback channels need a token (GAPDESK_WEBHOOK_TOKEN)")
-    return token
+def required(credentials: dict[str, Any] | None, channel: str, *keys: str) -> list[str]:
+    """The values of ``keys`` in a channel's credentials; a missing one stops Rasa's start."""
+    missing = [key for key in keys if not (credentials or {}).get(key)]
+    if missing:
+        raise ValueError(f"the {channel} channel needs {', '.join(missing)} in its credentials")
+    return [str((credentials or {})[key]) for key in keys]
 
 
 def _refusal(request: Request, token: str) -> HTTPResponse | None:
@@ -102,7 +103,8 @@ class TokenRestInput(RestInput):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        return cls(_token(credentials))
+        [token] = required(credentials, "REST", "token")
+        return cls(token)
 
     def __init__(self, token: str) -> None:
         self.token = token
@@ -116,10 +118,9 @@ class TokenCallbackInput(CallbackInput):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        credentials = dict(credentials or {})
-        token = _token(credentials)
-        credentials.pop("token")
-        return cls(EndpointConfig.from_dict(credentials), token)
+        [token] = required(credentials, "callback", "token")
+        endpoint = {key: value for key, value in (credentials or {}).items() if key != "token"}
+        return cls(EndpointConfig.from_dict(endpoint), token)
 
     def __init__(self, endpoint: EndpointConfig, token: str) -> None:
         super().__init__(endpoint)
@@ -127,13 +128,6 @@ class TokenCallbackInput(CallbackInput):
 
     def blueprint(self, on_new_message: Any) -> Blueprint:
         return _guarded(super().blueprint(on_new_message), self.token)
-
-
-def _required(credentials: dict[str, Any] | None, channel: str, *keys: str) -> list[str]:
-    missing = [key for key in keys if not (credentials or {}).get(key)]
-    if missing:
-        raise ValueError(f"the {channel} channel needs {', '.join(missing)} in its credentials")
-    return [str((credentials or {})[key]) for key in keys]
 
 
 # -- Failed sends -----------------------------------------------------------------------
@@ -165,21 +159,14 @@ def _answering_customer(on_new_message: OnNewMessage) -> OnNewMessage:
 def _may_drop(channel: str, error: Exception) -> bool:
     """Log a message ``channel`` could not send. True while a customer's message is being
     answered (the turn goes on without it); False otherwise: the caller raises."""
-    if _ANSWERING_CUSTOMER.get():
-        logger.error(
-            "%s: a message was not sent, the conversation goes on without it (%s: %s)",
-            channel,
-            type(error).__name__,
-            error,
-        )
-        return True
-    logger.error(
-        "%s: a message pushed through Rasa's HTTP API was not sent (%s: %s)",
-        channel,
-        type(error).__name__,
-        error,
+    answering = _ANSWERING_CUSTOMER.get()
+    what = (
+        "a message was not sent, the conversation goes on without it"
+        if answering
+        else "a message pushed through Rasa's HTTP API was not sent"
     )
-    return False
+    logger.error("%s: %s (%s: %s)", channel, what, type(error).__name__, error)
+    return answering
 
 
 # -- Telegram -------------------------------------------------------------------------
@@ -239,7 +226,7 @@ class VerifiedTelegramInput(TelegramInput):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         keys = ("access_token", "verify", "webhook_url", "secret_token", "api_url")
-        return cls(*_required(credentials, "Telegram", *keys))
+        return cls(*required(credentials, "Telegram", *keys))
 
     def __init__(
         self, access_token: str, verify: str, webhook_url: str, secret_token: str, api_url: str
@@ -342,7 +329,7 @@ class VerifiedTwilioInput(TwilioInput):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         keys = ("account_sid", "auth_token", "twilio_number", "webhook_url")
-        return cls(*_required(credentials, "Twilio", *keys))
+        return cls(*required(credentials, "Twilio", *keys))
 
     def __init__(
         self, account_sid: str, auth_token: str, twilio_number: str, webhook_url: str

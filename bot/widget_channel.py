@@ -23,6 +23,8 @@ from rasa.core.channels.channel import InputChannel
 from rasa.core.channels.socketio import SocketIOInput
 from sanic import Blueprint
 
+from bot.channels import required
+
 logger = logging.getLogger(__name__)
 
 NONCE_HEX = 16  # 64 random bits, then 64 bits of HMAC: 32 hex digits, like a uuid4
@@ -35,11 +37,9 @@ class SignedSessionSocketIOInput(SocketIOInput):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        credentials = dict(credentials or {})
-        key = str(credentials.pop("token", "") or "")
-        if not key:
-            raise ValueError("the socket.io channel needs a token (GAPDESK_WEBHOOK_TOKEN)")
-        channel = super().from_credentials(credentials)
+        [key] = required(credentials, "socket.io", "token")
+        for_rasa = {name: value for name, value in (credentials or {}).items() if name != "token"}
+        channel = super().from_credentials(for_rasa)
         assert isinstance(channel, SignedSessionSocketIOInput)
         channel.key = key
         return channel
