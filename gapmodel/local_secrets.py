@@ -10,43 +10,40 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from collections.abc import Callable
 from pathlib import Path
 
 from gapmodel.errors import ConfigurationError
 
 MIN_SECRET_LENGTH = 32
+LONG_ENOUGH = re.compile(rf".{{{MIN_SECRET_LENGTH},}}", re.DOTALL)
+_LONG_ENOUGH_RULE = f"at least {MIN_SECRET_LENGTH} characters"
 TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts
 
 
 def jwt_secret(configured: str, var_dir: Path) -> str:
     """Signs tokens for Rasa's HTTP API. Rasa turns authentication off for an empty
     secret, so a short one is refused."""
-    return _secret(configured, var_dir, "rasa_jwt_secret", _long_enough)
+    return _secret(configured, var_dir, "rasa_jwt_secret", LONG_ENOUGH, _LONG_ENOUGH_RULE)
 
 
 def webhook_token(configured: str, var_dir: Path) -> str:
     """What callers of Rasa's REST and callback webhooks must send; also signs the
     widget's session ids."""
-    return _secret(configured, var_dir, "webhook_token", _long_enough)
+    return _secret(configured, var_dir, "webhook_token", LONG_ENOUGH, _LONG_ENOUGH_RULE)
 
 
 def telegram_secret_token(configured: str, var_dir: Path) -> str:
     """What Telegram must send with every update."""
-    return _secret(configured, var_dir, "telegram_secret_token", TELEGRAM_SECRET.fullmatch)
+    rule = "1 to 256 letters, digits, _ or -"
+    return _secret(configured, var_dir, "telegram_secret_token", TELEGRAM_SECRET, rule)
 
 
-def _long_enough(secret: str) -> bool:
-    return len(secret) >= MIN_SECRET_LENGTH
-
-
-def _secret(configured: str, var_dir: Path, name: str, valid: Callable[[str], object]) -> str:
+def _secret(configured: str, var_dir: Path, name: str, valid: re.Pattern[str], rule: str) -> str:
     secret = configured or _stored(var_dir / name)
-    if not valid(secret):
+    if not valid.fullmatch(secret):
         raise ConfigurationError(
-            f"GAPDESK_{name.upper()} is not a usable secret (at least {MIN_SECRET_LENGTH} "
-            f"characters; Telegram's: letters, digits, _ and -); set another, or delete "
-            f"var/{name} to generate one"
+            f"GAPDESK_{name.upper()} must be {rule}; set another, or delete var/{name} to "
+            "generate one"
         )
     return secret
 
