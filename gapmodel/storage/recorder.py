@@ -129,24 +129,22 @@ class Recorder:
                 continue
             self._write_or_hold(item)
 
-    def _write_or_hold(self, record: dict[str, Any]) -> None:
+    def _write_or_hold(self, record: dict[str, Any], retry: bool = False) -> None:
         try:
             self._write(record)
         except Exception:  # noqa: BLE001 - the writer thread must survive anything
-            logger.exception(
-                "could neither store nor spool %s record for conversation %s; held in memory",
-                record.get("type"),
-                record.get("conversation_id"),
-            )
+            if not retry:  # a held record was logged when it was first held
+                logger.exception(
+                    "could neither store nor spool %s record for conversation %s; held in memory",
+                    record.get("type"),
+                    record.get("conversation_id"),
+                )
             self._held.append(record)
 
     def _retry_held(self) -> None:
         held, self._held = self._held, []
         for record in held:
-            try:
-                self._write(record)
-            except Exception:  # noqa: BLE001 - still failing: keep it, already logged
-                self._held.append(record)
+            self._write_or_hold(record, retry=True)
         if self._held:
             logger.warning("%d record(s) still held in memory, not stored", len(self._held))
 
