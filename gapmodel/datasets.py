@@ -204,7 +204,7 @@ def write_rasa_nlu(groups: dict[str, list[str]], path: Path, source_note: str) -
     for label, texts in groups.items():
         lines += [f"- intent: {label}", "  examples: |"]
         lines += [f"    - {_neutralise_annotations(text)}" for text in texts]
-    _write(path, lines)
+    write_lines(path, lines)
 
 
 def _neutralise_annotations(text: str) -> str:
@@ -227,7 +227,7 @@ def write_answer_rules(intents: Iterable[str], path: Path) -> None:
             f"  - intent: {intent}",
             f"  - action: {ANSWER_ACTION}",
         ]
-    _write(path, lines)
+    write_lines(path, lines)
 
 
 def write_domain_intents(intents: Iterable[str], path: Path) -> None:
@@ -238,9 +238,10 @@ def write_domain_intents(intents: Iterable[str], path: Path) -> None:
         "intents:",
     ]
     lines += [f"  - {intent}" for intent in intents]
-    _write(path, lines)
+    write_lines(path, lines)
 
 
-def _write(path: Path, lines: list[str]) -> None:
+def write_lines(path: Path, lines: list[str]) -> None:
+    """One line each, the folder made if need be (read back with :func:`read_lines`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -24,7 +24,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from gapmodel.datasets import LabelledText, group_by_label, read_rasa_nlu, write_rasa_nlu
+from gapmodel.datasets import (
+    LabelledText,
+    group_by_label,
+    read_rasa_nlu,
+    write_lines,
+    write_rasa_nlu,
+)
 from gapmodel.storage.models import GapScoreRow, Label, Turn, as_utc
 from gapmodel.storage.store import Store
 
@@ -100,14 +106,15 @@ def training_examples(
     seen: set[str] = set()
     for row in newest_first:
         text = " ".join(str(row["text"] or "").split())
-        if not text or text.lower() in seen:
+        key = text.lower()
+        if not text or key in seen:
             continue
-        seen.add(text.lower())
+        seen.add(key)
         intent = row["correct_intent"] or (None if row["is_gap"] else row["predicted_intent"])
         if intent is None:
             result.without_intent += 1
-        elif text.lower() in known:
-            if known[text.lower()] == intent:
+        elif key in known:
+            if known[key] == intent:
                 result.already_known += 1
             else:
                 result.conflicting += 1
@@ -143,6 +150,5 @@ def apply_labels(store: Store, nlu_dir: Path, out_of_scope_dir: Path) -> Labelle
         lines = [f"# {line}" for line in note.splitlines()]
         # A line starting with "#" would be read as a comment.
         lines += [text.lstrip("#").strip() or text for text in examples.out_of_scope]
-        oos_file.parent.mkdir(parents=True, exist_ok=True)
-        oos_file.write_text("\n".join(lines) + "\n", "utf-8")
+        write_lines(oos_file, lines)
     return examples
