@@ -38,8 +38,8 @@ from gapmodel.datasets import LabelledText, read_labelled
 from gapmodel.decision import ANSWER, ESCALATE, decide_turn
 from gapmodel.features import GapInput
 from gapmodel.knowledge import KnowledgeBase
-from gapmodel.local_secrets import webhook_token
 from gapmodel.processes import build_services, free_ports, running
+from gapmodel.rasa_client import RasaClient
 from gapmodel.scorer import GapModel
 from gapmodel.settings import Settings
 from gapmodel.storage.migrate import upgrade
@@ -238,24 +238,15 @@ def turn_latency(
     texts = [r.text for r in read_labelled(project.root / TEST_SET)][:: max(1, 3080 // turns)]
     texts = texts[:turns]
     timings: dict[str, list[float]] = {name: [] for name in bots}
-    headers = {
-        name: {"Authorization": f"Bearer {webhook_token(bot.webhook_token, bot.var_path)}"}
-        for name, bot in bots.items()
-    }
-    with running(services), httpx.Client(timeout=30) as client:
-        for name, bot in bots.items():
-            url = f"{bot.rasa_url}/webhooks/rest/webhook"
+    clients = {name: RasaClient.from_settings(bot) for name, bot in bots.items()}
+    with running(services), httpx.Client() as connection:
+        for client in clients.values():
             for _ in range(5):  # warm up
-                client.post(url, json={"sender": "warm-up", "message": "hi"}, headers=headers[name])
+                client.say("warm-up", "hi", connection)
         for index, text in enumerate(texts):
-            for name, bot in bots.items():
+            for name, client in clients.items():
                 started = time.perf_counter()
-                response = client.post(
-                    f"{bot.rasa_url}/webhooks/rest/webhook",
-                    json={"sender": f"bench-{name}-{index}", "message": text},
-                    headers=headers[name],
-                )
-                response.raise_for_status()
+                client.say(f"bench-{name}-{index}", text, connection)
                 timings[name].append((time.perf_counter() - started) * 1000)
     result: dict[str, Any] = {
         name: {

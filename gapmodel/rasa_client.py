@@ -87,10 +87,17 @@ class RasaClient:
             json=events,
         )
 
-    def say(self, conversation_id: str, text: str) -> list[dict[str, Any]]:
-        """Send a customer message through the REST channel; returns the bot's replies."""
+    def say(
+        self, conversation_id: str, text: str, connection: httpx.Client | None = None
+    ) -> list[dict[str, Any]]:
+        """Send a customer message through the REST channel; returns the bot's replies.
+
+        ``connection`` keeps one open between calls (the timed turns of ``gapdesk
+        figures``); without it each call connects anew.
+        """
+        post = connection.post if connection else httpx.post
         try:
-            response = httpx.post(
+            response = post(
                 f"{self.base_url}/webhooks/rest/webhook",
                 json={"sender": conversation_id, "message": text},
                 headers={"Authorization": f"Bearer {self.webhook_token}"},
