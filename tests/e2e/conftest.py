@@ -6,10 +6,13 @@ They run the trained bank bot (``make test`` trains it first) exactly as
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -61,6 +64,26 @@ class RunningBot:
 
 
 BotFactory = Callable[..., RunningBot]
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A stand-in service's request handler that keeps the test output clean."""
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def stand_in_service(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` serving on a free loopback port, as a provider's or a business's own
+    service would; yields its base URL."""
+    [port] = free_ports(1)
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
 
 
 @pytest.fixture(scope="session")

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import queue
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -16,7 +14,7 @@ import pytest
 
 from actions.answer import HUMAN_TEXT
 from gapmodel.accounts import create_user
-from gapmodel.processes import free_ports
+from tests.e2e.conftest import QuietHandler, stand_in_service
 from tests.e2e.test_console import PASSWORD, signed_in
 
 pytestmark = pytest.mark.e2e
@@ -27,21 +25,15 @@ def integration() -> Iterator[tuple[str, queue.Queue[dict[str, Any]]]]:
     """A stand-in for a business's own service: it receives Rasa's callbacks."""
     received: queue.Queue[dict[str, Any]] = queue.Queue()
 
-    class Receiver(BaseHTTPRequestHandler):
+    class Receiver(QuietHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             body = self.rfile.read(int(self.headers.get("content-length") or 0))
             received.put(json.loads(body))
             self.send_response(200)
             self.end_headers()
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    [port] = free_ports(1)
-    server = ThreadingHTTPServer(("127.0.0.1", port), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{port}/bot", received
-    server.shutdown()
+    with stand_in_service(Receiver) as url:
+        yield f"{url}/bot", received
 
 
 def next_text(received: queue.Queue[dict[str, Any]], containing: str) -> str:

@@ -19,7 +19,6 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -29,8 +28,7 @@ import pytest
 from console.urls import conversation_url
 from gapmodel.accounts import create_user
 from gapmodel.processes import free_ports
-from gapmodel.rasa_client import sign_token
-from tests.e2e.conftest import BotFactory, RunningBot
+from tests.e2e.conftest import BotFactory, QuietHandler, RunningBot, stand_in_service
 from tests.e2e.test_console import PASSWORD, signed_in
 
 pytestmark = pytest.mark.e2e
@@ -105,7 +103,7 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
 def telegram() -> Iterator[tuple[str, FakeTelegram]]:
     fake = FakeTelegram()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
             token, _, method = self.path.removeprefix("/bot").partition("/")
@@ -127,14 +125,8 @@ def telegram() -> Iterator[tuple[str, FakeTelegram]]:
             self.end_headers()
             self.wfile.write(payload)
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    [port] = free_ports(1)
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{port}", fake
-    server.shutdown()
+    with stand_in_service(Handler) as url:
+        yield url, fake
 
 
 @pytest.fixture(scope="module")
@@ -156,22 +148,10 @@ def bot(start_bot: BotFactory, telegram: tuple[str, FakeTelegram]) -> RunningBot
     )
 
 
-def rasa_api(bot: RunningBot, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    """Rasa's HTTP API with the conversation id left as it is in ``path``.
-
-    Rasa 3.6 does not unquote ids in its URLs, and WhatsApp's ("whatsapp:+1555...")
-    must reach it unquoted, as RasaClient sends it (checked by a test below).
-    """
-    headers = {"Authorization": f"Bearer {sign_token(bot.client.secret)}"}
-    answer = httpx.request(
-        method, f"{bot.settings.rasa_url}{path}", headers=headers, timeout=30, **kwargs
-    )
-    answer.raise_for_status()
-    return answer
-
-
 def events(bot: RunningBot, conversation_id: str) -> list[dict[str, Any]]:
-    return list(rasa_api(bot, "GET", f"/conversations/{conversation_id}/tracker").json()["events"])
+    """The conversation as Rasa keeps it, read as the console reads it (a test below
+    checks that a WhatsApp id, "whatsapp:+1555...", reaches the right conversation)."""
+    return list(bot.client.tracker(conversation_id)["events"])
 
 
 def user_texts(bot: RunningBot, conversation_id: str) -> list[str]:
