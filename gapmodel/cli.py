@@ -15,7 +15,6 @@ from pathlib import Path
 from gapmodel.datasets import LABELLED_DATA_HELP
 from gapmodel.errors import GapdeskError
 from gapmodel.settings import Settings, load_settings
-from gapmodel.terminal import terminal_json
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -119,10 +118,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-
-
-def print_json(value: object) -> None:
-    print(terminal_json(value))
 
 
 if __name__ == "__main__":

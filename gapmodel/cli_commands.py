@@ -177,7 +177,6 @@ def _client(settings: Settings):  # -> RasaClient
 def _cmd_score(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
-    from gapmodel.cli import print_json
     from gapmodel.decision import decide_turn
     from gapmodel.features import GapInput
     from gapmodel.knowledge import KnowledgeBase
@@ -190,15 +189,14 @@ def _cmd_score(args: argparse.Namespace, settings: Settings) -> int:
     model = GapModel.load(Path(current_models(settings.models_path).get("gap_model", "-")))
     score = model.score(GapInput(args.text, ranking))
     decision = decide_turn(score, args.text, [], 0, answer is not None, settings)
-    print_json(
-        {
-            "text": args.text,
-            "intent": ranking[0] if ranking else None,
-            "decision": decision.action,
-            "decision_reasons": [str(r) for r in decision.reasons],
-            **score.as_dict(),
-        }
-    )
+    verdict = {
+        "text": args.text,
+        "intent": ranking[0] if ranking else None,
+        "decision": decision.action,
+        "decision_reasons": [str(r) for r in decision.reasons],
+        **score.as_dict(),
+    }
+    print(terminal_json(verdict))
     return 0
 
 
