@@ -46,7 +46,7 @@ $(VENV)/.installed: pyproject.toml
 	"$$python" -m venv $(VENV); \
 	{ $(VENV)/bin/pip install $(PIP_QUIET) --upgrade pip setuptools wheel 2>&1; \
 	  $(VENV)/bin/pip install $(PIP_QUIET) -e '.[dev]' 2>&1; } | $(PIP_FILTER)
-	@$(VENV)/bin/python -c "import gapmodel, rasa_sdk, spacy, sklearn, sqlalchemy"
+	@$(VENV)/bin/python -c "import gapmodel, gapdesk, rasa_sdk, spacy, sklearn, sqlalchemy"
 	@touch $@
 
 # The web widget (rasa-webchat) from the npm registry, as locked in console/package-lock.json.

@@ -14,17 +14,18 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import FAILURES_SLOT, CurrentTurn, read_turn
+from actions.conversation import CurrentTurn, read_turn
 from actions.feedback import send_answer
 from actions.safety import SafeAction
 from actions.services import Services, get_services
-from gapmodel.briefs import build_brief
-from gapmodel.decision import ANSWER, CLARIFY, ESCALATE, Decision, Reason, decide_turn
-from gapmodel.features import GapInput
+from gapdesk.briefs import build_brief
+from gapdesk.conversation import FAILURES_SLOT
+from gapdesk.policy import decide_turn
+from gapdesk.storage.recorder import new_record
+from gapmodel.decision import ANSWER, CLARIFY, ESCALATE, Decision, DecisionReason
 from gapmodel.knowledge import Answer, KnowledgeBase
 from gapmodel.redaction import redact
-from gapmodel.scorer import GapScore
-from gapmodel.storage.recorder import new_record
+from gapmodel.types import GapInput, GapScore
 
 HUMAN_PAYLOAD = "/request_human"
 
@@ -63,7 +64,9 @@ class ActionGapAnswer(SafeAction):
             if answer.start_flow:
                 events.append(FollowupAction(answer.start_flow))
         elif decision.action == ESCALATE:
-            reply = await hand_over_text(services, Reason.ASKED_FOR_HUMAN in decision.reasons)
+            reply = await hand_over_text(
+                services, DecisionReason.ASKED_FOR_HUMAN in decision.reasons
+            )
             dispatcher.utter_message(text=reply)
             record = turn_record(turn, decision, score, answer, reply)
             events.append(ConversationPaused())
@@ -82,7 +85,7 @@ async def judge(
 ) -> tuple[GapScore | None, Decision]:
     """Score the NLU's reading of the message and decide what to do with it."""
     if services.settings.gap_scoring == "off":  # control group: answer what can be answered
-        return None, Decision(ANSWER if answer else CLARIFY, [Reason.SCORING_OFF])
+        return None, Decision(ANSWER if answer else CLARIFY, [DecisionReason.SCORING_OFF])
     # The model sees the redacted text (card numbers, emails, phones masked), and its
     # reasons never quote words that may name someone (gapmodel/coverage.py), as
     # reasons are stored and shown to agents.
@@ -109,7 +112,7 @@ class ActionEscalate(SafeAction):
     ) -> list[EventType]:
         services = get_services()
         turn = read_turn(tracker)
-        decision = Decision(ESCALATE, [Reason.ASKED_FOR_HUMAN])
+        decision = Decision(ESCALATE, [DecisionReason.ASKED_FOR_HUMAN])
         reply = await hand_over_text(services, asked=True)
         dispatcher.utter_message(text=reply)
         services.recorder.record(turn_record(turn, decision, None, None, reply))
@@ -149,7 +152,7 @@ def _stored_score(decision: Decision, score: GapScore | None) -> dict[str, Any] 
     """What is stored as the turn's gap score: a failed scorer is recorded as such."""
     if score is not None:
         return score.as_dict()
-    if Reason.SCORER_FAILED in decision.reasons:
+    if DecisionReason.SCORER_FAILED in decision.reasons:
         return {"probability": None, "reasons": [], "model_version": "scorer failed"}
     return None  # not scored: a request for a person, or the control group
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-FAILURES_SLOT = "gap_failures"
+from gapdesk.conversation import FAILURES_SLOT
+
 HISTORY = 6  # earlier messages considered for rephrasing and the brief
 # Enough for any real question; a pasted novel is scored on its start and stored cut
 # (Rasa's tracker keeps the whole message).

@@ -1,7 +1,7 @@
 """Customers rating the bot: thumbs on each answer, 1-5 when the conversation ends.
 
 ``action_gap_answer`` sends its answers through :func:`send_answer`, which adds the
-rating buttons (``gapmodel/feedback.py`` builds them); ``action_record_feedback`` runs
+rating buttons (``gapdesk/ratings.py`` builds them); ``action_record_feedback`` runs
 when one is clicked and records the rating. A rating is stored against the turn it
 rates, and so against that turn's answer and gap model version.
 """
@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.safety import SafeAction
 from actions.services import get_services
-from gapmodel.feedback import (
+from gapdesk.ratings import (
     ANSWER,
     DOWN,
     ENTITY_PREFIX,
@@ -31,8 +31,8 @@ from gapmodel.feedback import (
     reason_buttons,
     satisfaction_buttons,
 )
+from gapdesk.storage.recorder import new_record
 from gapmodel.knowledge import Answer
-from gapmodel.storage.recorder import new_record
 
 logger = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import FAILURES_SLOT
 from actions.services import get_services
+from gapdesk.conversation import FAILURES_SLOT
 from gapmodel.errors import GapdeskError
 
 logger = logging.getLogger(__name__)

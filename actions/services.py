@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from gapdesk.settings import Settings, load_settings
 from gapmodel.errors import ModelNotTrainedError
-from gapmodel.features import GapInput
 from gapmodel.knowledge import KnowledgeBase
-from gapmodel.scorer import GapScore
-from gapmodel.settings import Settings, load_settings
+from gapmodel.types import GapInput, GapScore
 
 logger = logging.getLogger(__name__)
 
@@ -134,11 +133,11 @@ def get_services() -> Services:
 
 def build_services(settings: Settings) -> Services:
     """The real services: the trained gap model, the database, the demo bank."""
-    from gapmodel.bank_demo import DemoBank
-    from gapmodel.scorer import GapModel
-    from gapmodel.storage.recorder import Recorder
-    from gapmodel.storage.store import Store, make_engine
-    from gapmodel.training import current_models
+    from gapdesk.demo.bank import DemoBank
+    from gapdesk.models_dir import current_models
+    from gapdesk.storage.recorder import Recorder
+    from gapdesk.storage.store import Store, make_engine
+    from gapmodel.model import GapModel
 
     current = current_models(settings.models_path)
     scorer: Scorer

@@ -11,7 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.safety import SafeAction
 from actions.services import get_services
-from gapmodel.bank_demo import normalise_reference
+from gapdesk.demo.bank import normalise_reference
 
 STATUS_TEXT = {
     "pending": "is on its way and should arrive by {expected_by:%d %B %Y}",

@@ -18,7 +18,7 @@ Rasa's HTTP API is raised, so the console learns that it was not delivered.
 
 Runs inside Rasa (imports ``rasa``), configured in ``bot/credentials.yml`` and, for the
 messaging channels, in the credentials gapdesk writes when their settings are present
-(``gapmodel/rasa_channels.py``).
+(``gapdesk/engine/channels.py``).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import uvicorn
 
 from console.app import create_app
-from gapmodel.settings import load_settings
+from gapdesk.settings import load_settings
 
 
 def main() -> None:

@@ -25,9 +25,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from console.urls import conversation_url, local_path
-from gapmodel.accounts import authenticate
-from gapmodel.storage.models import ConsoleSession, LoginFailure, User, as_utc
-from gapmodel.storage.store import Store
+from gapdesk.accounts import authenticate
+from gapdesk.storage.models import ConsoleSession, LoginFailure, User, as_utc
+from gapdesk.storage.store import Store
 
 SESSION_COOKIE = "gapdesk_session"
 LOGIN_CSRF_COOKIE = "gapdesk_login_csrf"

@@ -20,8 +20,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from console.auth import ConsoleUser
-from gapmodel.redaction import redact
-from gapmodel.storage.models import (
+from gapdesk.conversation import ConversationStatus
+from gapdesk.storage.models import (
     AuditEvent,
     Conversation,
     Escalation,
@@ -30,9 +30,10 @@ from gapmodel.storage.models import (
     Turn,
     as_utc,
 )
-from gapmodel.storage.store import Store
+from gapdesk.storage.store import Store
+from gapmodel.redaction import redact
 
-WAITING = ("escalated", "agent")  # conversations in the queue
+WAITING = (ConversationStatus.ESCALATED, ConversationStatus.AGENT)  # conversations in the queue
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,11 @@ def claim(
     bot then. It runs inside the transaction: if Rasa cannot be reached the claim is
     rolled back (the error propagates) and nothing is half done.
     """
-    claimable = ("escalated", "bot", "resolved") if user.can("supervisor") else ("escalated",)
+    claimable = (
+        (ConversationStatus.ESCALATED, ConversationStatus.BOT, ConversationStatus.RESOLVED)
+        if user.can("supervisor")
+        else (ConversationStatus.ESCALATED,)
+    )
     with store.session() as session:
         previous = session.scalar(
             select(Conversation.status).where(Conversation.id == conversation_id)
@@ -165,12 +170,14 @@ def claim(
                 Conversation.status.in_(claimable),
                 Conversation.agent.is_(None),
             )
-            .values(status="agent", agent=user.username, claimed_at=datetime.now(UTC))
+            .values(
+                status=ConversationStatus.AGENT, agent=user.username, claimed_at=datetime.now(UTC)
+            )
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:
             _audit(session, user.username, "claim", conversation_id, previous_status=previous)
-            if previous != "escalated":
+            if previous != ConversationStatus.ESCALATED:
                 pause_bot()
             return ClaimResult(True, user.username, previous)
     with store.session() as session:
@@ -188,7 +195,7 @@ def take_from(store: Store, conversation_id: str, user: ConsoleUser, owner: str)
             update(Conversation)
             .where(
                 Conversation.id == conversation_id,
-                Conversation.status == "agent",
+                Conversation.status == ConversationStatus.AGENT,
                 Conversation.agent == owner,
             )
             .values(agent=user.username, claimed_at=datetime.now(UTC))
@@ -203,7 +210,7 @@ def take_from(store: Store, conversation_id: str, user: ConsoleUser, owner: str)
 def may_act(status: str, owner: str | None, user: ConsoleUser) -> bool:
     """Replies, hand-backs and resolving: on a claimed conversation, by its owner or by a
     supervisor stepping in."""
-    return status == "agent" and (owner == user.username or user.can("supervisor"))
+    return status == ConversationStatus.AGENT and (owner == user.username or user.can("supervisor"))
 
 
 def channel_of(store: Store, conversation_id: str) -> str | None:
@@ -262,14 +269,14 @@ def release(
     a second hand-back find nothing to do: if Rasa fails, nothing changes here either.
     False: not this user's to release (or released already).
     """
-    status = "resolved" if resolved else "bot"
+    status = ConversationStatus.RESOLVED if resolved else ConversationStatus.BOT
     ownership = Conversation.agent == user.username
     with store.session() as session:
         result: Any = session.execute(
             update(Conversation)
             .where(
                 Conversation.id == conversation_id,
-                Conversation.status == "agent",
+                Conversation.status == ConversationStatus.AGENT,
                 ownership if not user.can("supervisor") else Conversation.agent.is_not(None),
             )
             .values(status=status, agent=None, claimed_at=None, updated_at=datetime.now(UTC))

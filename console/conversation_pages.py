@@ -16,9 +16,9 @@ from console.auth import ConsoleUser, requires
 from console.handoff import Handoff, can_receive_pushes
 from console.pages import render
 from console.urls import conversation_url
+from gapdesk.labels import OUT_OF_SCOPE
 from gapmodel.errors import EngineError
 from gapmodel.knowledge import KnowledgeBase
-from gapmodel.labels import OUT_OF_SCOPE
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """What a takeover does on Rasa's side: pause the bot, speak as the agent, resume.
 
 All of it goes through Rasa's HTTP API with short-lived JWTs signed on the server
-(``gapmodel.rasa_client``); the browser never sees a token.
+(``gapdesk.engine.client``); the browser never sees a token.
 """
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from console.auth import ConsoleUser
-from gapmodel.feedback import SATISFACTION_QUESTION, satisfaction_buttons
-from gapmodel.rasa_client import RasaClient
+from gapdesk.conversation import FAILURES_SLOT
+from gapdesk.engine.client import RasaClient
+from gapdesk.ratings import SATISFACTION_QUESTION, satisfaction_buttons
 
 # Rasa 3.6 channels whose output can receive messages pushed by the API (GUIDE).
 # Telegram's get_output_channel is broken in Rasa 3.6; bot/channels.py's
@@ -18,9 +19,6 @@ from gapmodel.rasa_client import RasaClient
 PUSH_CHANNELS = frozenset(
     {"socketio", "callback", "slack", "facebook", "twilio", "telegram", "rocketchat", "webex"}
 )
-# actions/conversation.py keeps doubtful turns in a row in this slot (the console does
-# not import actions; tests/test_consistency.py keeps the two names the same).
-FAILURES_SLOT = "gap_failures"
 # Resuming a paused conversation: a clean failure count, the bot awake, and listening.
 # Rasa paused it right after the hand-over action, before its usual action_listen; rules
 # and policies expect one before the next customer message, so it is added here.

@@ -23,10 +23,10 @@ from console.auth import (
     too_many_failures,
 )
 from console.urls import local_path
-from gapmodel.accounts import ROLES, list_users, set_user
-from gapmodel.accounts import create_user as create_account
+from gapdesk.accounts import ROLES, list_users, set_user
+from gapdesk.accounts import create_user as create_account
+from gapdesk.settings import Settings
 from gapmodel.errors import AccountError
-from gapmodel.settings import Settings
 
 SEARCH_LIMIT = 200  # characters of a review search
 

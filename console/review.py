@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from gapmodel.storage.models import (
+from gapdesk.storage.models import (
     AuditEvent,
     Conversation,
     GapScoreRow,
@@ -19,7 +19,8 @@ from gapmodel.storage.models import (
     Turn,
     as_utc,
 )
-from gapmodel.storage.store import Store
+from gapdesk.storage.store import Store
+from gapmodel.costs import Handling
 
 # -- the review inbox -----------------------------------------------------------------
 
@@ -42,7 +43,7 @@ def review(store: Store, filters: ReviewFilter) -> list[dict[str, Any]]:
         select(Turn, GapScoreRow, Conversation.channel)
         .join(GapScoreRow, GapScoreRow.turn_id == Turn.id)
         .join(Conversation, Conversation.id == Turn.conversation_id)
-        .where(Turn.kind == "bot", Turn.decision.in_(("answer", "clarify")))
+        .where(Turn.kind == "bot", Turn.decision.in_((Handling.ANSWER, Handling.CLARIFY)))
         .where(GapScoreRow.probability >= filters.min_score)
         .order_by(GapScoreRow.probability.desc(), Turn.id.desc())
         .limit(filters.limit)

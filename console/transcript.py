@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from gapmodel.feedback import CONVERSATION, REASONS, THUMBS, parse_payload
+from gapdesk.ratings import CONVERSATION, REASONS, THUMBS, parse_payload
 
 PAUSE_TEXT = "The bot stopped and handed over: waiting for a person."
 RESUME_TEXT = "The bot is answering again."

@@ -22,14 +22,14 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-if TYPE_CHECKING:
-    from gapmodel.features import GapInput
+from gapmodel.redaction import MASKS
+from gapmodel.types import GapInput
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ COVERAGE_FEATURE_NAMES = ("uncovered_lemma_share", "unknown_lemma_share")
 # Parts of speech that carry what a message is about (empty: a pipeline without tagger).
 _CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ", "ADV", ""}
 # What gapmodel.redaction leaves of personal data ("[CARD]"): not the customer's words.
-_MASK = re.compile(r"\[(?:CARD|IBAN|EMAIL|PHONE)\]")
+_MASK = re.compile("|".join(map(re.escape, MASKS)))
 
 # Messages whose reading is kept for their explanation (one per concurrent score).
 _RECENT = 4
@@ -170,8 +170,11 @@ def forget_training_readings() -> None:
             reader.forget()
 
 
-class CoverageFeaturizer(TransformerMixin, BaseEstimator):
+class CoverageFeaturizer(BaseEstimator):
     """Coverage of a message by its predicted intent, as the features named above.
+
+    Like :class:`~gapmodel.features.GapFeaturizer`, fitted on texts and applied to
+    :class:`GapInput` objects: not a transformer, so no ``fit_transform``.
 
     * ``uncovered_lemma_share``: share of the message's content lemmas that neither the
       intent's examples nor its answer ever use ("can I deposit a cheque" predicted as

@@ -12,18 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from gapmodel.costs import (
-    ANSWER,
-    CLARIFY,
-    DEFAULT_CLARIFICATION_HIT_RATE,
-    ESCALATE,
-    Costs,
-    costs_for,
-    default_costs,
-)
-from gapmodel.features import words
-from gapmodel.scorer import GapScore
-from gapmodel.settings import Settings
+from gapmodel.costs import ANSWER, CLARIFY, DEFAULT_CLARIFICATION_HIT_RATE, ESCALATE, Costs
+from gapmodel.types import GapScore, words
 
 _PERSON = (
     r"(?:(?:a|an|the|some|real|live|actual|your)\s+)*"
@@ -51,7 +41,7 @@ _FRUSTRATION = re.compile(
 )
 
 
-class Reason(StrEnum):
+class DecisionReason(StrEnum):
     """Reason codes of a decision, stored with the turn and shown to agents."""
 
     ASKED_FOR_HUMAN = "asked_for_human"
@@ -117,33 +107,6 @@ def _overlap(a: str, b: str) -> float:
     return len(shared) / len(first | second)
 
 
-def decide_turn(
-    score: GapScore | None,
-    text: str,
-    previous_texts: Sequence[str],
-    failures: int,
-    has_answer: bool,
-    settings: Settings,
-) -> Decision:
-    """The decision for one message, as the bot makes it (action, CLI and figures alike).
-
-    A button press (a ``/intent`` payload) carries no rephrase or frustration to read.
-    The costs are those of the intent the answer is for (``GAPDESK_INTENT_COSTS_FILE``).
-    """
-    if text.startswith("/"):
-        signals = read_signals("", [], failures)
-    else:
-        signals = read_signals(text, previous_texts, failures)
-    return decide(
-        score,
-        signals,
-        has_answer,
-        costs_for(score.intent if score else None, settings),
-        settings.max_failures,
-        default_costs(settings),
-    )
-
-
 def decide(
     score: GapScore | None,
     signals: ConversationSignals,
@@ -161,23 +124,23 @@ def decide(
     chosen otherwise, the reasons say so (``topic_costs``).
     """
     if signals.asked_for_human:
-        return Decision(ESCALATE, [Reason.ASKED_FOR_HUMAN])
+        return Decision(ESCALATE, [DecisionReason.ASKED_FOR_HUMAN])
     if score is None:  # the scorer failed or timed out: never guess
-        return Decision(ESCALATE, [Reason.SCORER_FAILED])
+        return Decision(ESCALATE, [DecisionReason.SCORER_FAILED])
 
     reasons: list[str] = []
     if signals.rephrased:
-        reasons.append(Reason.REPHRASED)
+        reasons.append(DecisionReason.REPHRASED)
     if signals.frustrated:
-        reasons.append(Reason.FRUSTRATION)
+        reasons.append(DecisionReason.FRUSTRATION)
     # A rephrase or frustration means the previous answer probably missed.
     failures = signals.failures + int(signals.rephrased) + int(signals.frustrated)
     repeated = failures >= max_failures
 
     if not has_answer:
-        reasons.append(Reason.NO_ANSWER)
+        reasons.append(DecisionReason.NO_ANSWER)
         if repeated:
-            return Decision(ESCALATE, [*reasons, Reason.REPEATED_FAILURE])
+            return Decision(ESCALATE, [*reasons, DecisionReason.REPEATED_FAILURE])
         return Decision(CLARIFY, reasons)
     hit_rate = score.clarification_hit_rate
     if hit_rate is None:
@@ -187,18 +150,20 @@ def decide(
     if usual_costs is not None:
         usually = _by_cost(usual_costs.cheapest(score.probability, hit_rate), reasons, repeated)
         if usually.action != decision.action:
-            return Decision(decision.action, [*decision.reasons, Reason.TOPIC_COSTS])
+            return Decision(decision.action, [*decision.reasons, DecisionReason.TOPIC_COSTS])
     return decision
 
 
 def _by_cost(action: str, reasons: list[str], repeated: bool) -> Decision:
     """The cheapest action, turned into an escalation when doubts keep repeating."""
     if action == ESCALATE:
-        return Decision(ESCALATE, [Reason.HIGH_GAP, *reasons])
+        return Decision(ESCALATE, [DecisionReason.HIGH_GAP, *reasons])
     if action == CLARIFY:
         if repeated:
-            return Decision(ESCALATE, [Reason.DOUBTFUL, *reasons, Reason.REPEATED_FAILURE])
-        return Decision(CLARIFY, [Reason.DOUBTFUL, *reasons])
+            return Decision(
+                ESCALATE, [DecisionReason.DOUBTFUL, *reasons, DecisionReason.REPEATED_FAILURE]
+            )
+        return Decision(CLARIFY, [DecisionReason.DOUBTFUL, *reasons])
     if repeated and reasons:
-        return Decision(ESCALATE, [*reasons, Reason.REPEATED_FAILURE])
+        return Decision(ESCALATE, [*reasons, DecisionReason.REPEATED_FAILURE])
     return Decision(ANSWER, reasons)

@@ -2,7 +2,7 @@
 
 Each carries enough context to log; the action server translates them into a safe
 customer message in one place (``actions/safety.py``), the CLI into an exit code
-(``gapmodel/cli.py``).
+(``gapdesk/cli.py``).
 """
 
 from __future__ import annotations

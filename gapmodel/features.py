@@ -11,14 +11,12 @@ what the message talks about.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy import sparse
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -28,21 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from gapmodel.coverage import COVERAGE_FEATURE_NAMES, DEFAULT_SPACY_MODEL, CoverageFeaturizer
 from gapmodel.embeddings import shared_encoder
 from gapmodel.errors import ConfigurationError
-
-_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
-
-
-@dataclass(frozen=True)
-class GapInput:
-    """One bot answer to score."""
-
-    text: str
-    ranking: Sequence[tuple[str, float]]
-
-    @property
-    def intent(self) -> str | None:
-        return self.ranking[0][0] if self.ranking else None
-
+from gapmodel.types import GapInput, words
 
 FEATURE_NAMES = (
     "top_confidence",
@@ -109,12 +93,13 @@ def tfidf_rows(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> sparse.csr_
     return counts
 
 
-def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
-
-
-class GapFeaturizer(TransformerMixin, BaseEstimator):
+class GapFeaturizer(BaseEstimator):
     """Turns :class:`GapInput` objects into the features named by ``feature_names_``.
+
+    A scikit-learn estimator for its parameters (``clone``, ``set_params``), but not a
+    transformer: ``fit`` learns from training texts and ``transform`` reads
+    :class:`GapInput` objects, so there is no ``fit_transform`` and no place in a
+    ``Pipeline``.
 
     ``fit(texts, labels, out_of_scope)`` takes the NLU training examples and examples
     of messages the bot cannot answer. Lexical similarity is the cosine of character

@@ -40,6 +40,8 @@ CARD_MASK = "[CARD]"
 IBAN_MASK = "[IBAN]"
 EMAIL_MASK = "[EMAIL]"
 PHONE_MASK = "[PHONE]"
+# Every placeholder redact() writes: what readers of stored text must not take for words.
+MASKS = (CARD_MASK, IBAN_MASK, EMAIL_MASK, PHONE_MASK)
 
 
 def _mask_phone(match: re.Match[str]) -> str:

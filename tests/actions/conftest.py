@@ -11,12 +11,11 @@ import pytest
 from rasa_sdk import Tracker
 
 from actions.services import Services, set_services
-from gapmodel.bank_demo import DemoBank
-from gapmodel.features import GapInput
+from gapdesk.demo.bank import DemoBank
+from gapdesk.settings import Settings
+from gapdesk.storage.store import make_engine
 from gapmodel.knowledge import KnowledgeBase
-from gapmodel.scorer import GapScore, Reason
-from gapmodel.settings import Settings
-from gapmodel.storage.store import make_engine
+from gapmodel.types import GapInput, GapScore, Reason
 
 
 @dataclass

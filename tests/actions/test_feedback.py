@@ -25,7 +25,7 @@ from actions.feedback import (
     REASON_QUESTION,
     ActionRecordFeedback,
 )
-from gapmodel.feedback import REASONS, SATISFACTION_QUESTION, answer_buttons
+from gapdesk.ratings import REASONS, SATISFACTION_QUESTION, answer_buttons
 from tests.actions.conftest import make_tracker
 
 CARD = [("card_arrival", 0.92), ("card_delivery_estimate", 0.05)]

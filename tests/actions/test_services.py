@@ -8,8 +8,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answer import ActionEscalate, ActionGapAnswer
 from actions.services import build_services, set_services
-from gapmodel.settings import Settings
-from gapmodel.storage.migrate import upgrade
+from gapdesk.settings import Settings
+from gapdesk.storage.migrate import upgrade
 from tests.actions.conftest import make_tracker
 
 

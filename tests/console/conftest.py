@@ -15,13 +15,13 @@ import pytest
 from starlette.testclient import TestClient
 
 from console.app import create_app
-from gapmodel.accounts import hash_password
+from gapdesk.accounts import hash_password
+from gapdesk.settings import Settings
+from gapdesk.storage.migrate import upgrade
+from gapdesk.storage.models import Turn, User
+from gapdesk.storage.recorder import new_record
+from gapdesk.storage.store import Store, make_engine
 from gapmodel.errors import EngineError
-from gapmodel.settings import Settings
-from gapmodel.storage.migrate import upgrade
-from gapmodel.storage.models import Turn, User
-from gapmodel.storage.recorder import new_record
-from gapmodel.storage.store import Store, make_engine
 
 PASSWORD = "correct horse battery"
 _HASH = hash_password(PASSWORD)

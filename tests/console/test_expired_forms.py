@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from console.urls import conversation_url
-from gapmodel.storage.models import ConsoleSession
+from gapdesk.storage.models import ConsoleSession
 from tests.console.conftest import PASSWORD, escalate, sign_in
 
 CONSOLE = "http://127.0.0.1:8000"  # the test client's base URL

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from gapmodel.labels import export_labels
-from gapmodel.storage.models import Turn
+from gapdesk.labels import export_labels
+from gapdesk.storage.models import Turn
 from tests.console.conftest import escalate, sign_in
 
 PERSONAL = "I've written to jane.doe@example.com about card 4111 1111 1111 1111"

@@ -9,7 +9,7 @@ import pytest
 from starlette.routing import Route
 
 from console.app import create_app
-from gapmodel.settings import Settings
+from gapdesk.settings import Settings
 from tests.console.conftest import escalate, sign_in
 
 ROLE_BELOW = {"supervisor": "agent", "admin": "supervisor"}
@@ -164,7 +164,7 @@ def test_next_parameter_cannot_redirect_elsewhere(app_factory) -> None:
 def test_a_database_outage_is_a_503_page_not_a_crash(tmp_path) -> None:  # noqa: ANN001
     from starlette.testclient import TestClient
 
-    from gapmodel.storage.store import Store, make_engine
+    from gapdesk.storage.store import Store, make_engine
 
     unmigrated = Store(make_engine(f"sqlite:///{tmp_path / 'empty.db'}"))
     settings = Settings(var_dir=str(tmp_path), rasa_jwt_secret="x" * 40)

@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from console import casework, review
 from console.auth import ConsoleUser
-from gapmodel.labels import export_labels
-from gapmodel.storage.models import AuditEvent, Conversation, Label, Turn
-from gapmodel.storage.recorder import new_record
+from gapdesk.labels import export_labels
+from gapdesk.storage.models import AuditEvent, Conversation, Label, Turn
+from gapdesk.storage.recorder import new_record
 from tests.console.conftest import escalate, sign_in
 
 

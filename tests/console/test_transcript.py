@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from console.transcript import PAUSE_TEXT, button_text, from_tracker, from_turns
-from gapmodel.feedback import answer_buttons, reason_buttons, satisfaction_buttons
+from gapdesk.ratings import answer_buttons, reason_buttons, satisfaction_buttons
 
 
 def test_messages_verdicts_agents_and_pauses_in_order() -> None:

@@ -19,13 +19,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from gapmodel.bank_demo import DemoBank
-from gapmodel.processes import Service, build_services, free_ports, running
-from gapmodel.rasa_client import RasaClient
-from gapmodel.settings import Settings
-from gapmodel.storage.migrate import upgrade
-from gapmodel.storage.store import Store, make_engine
-from gapmodel.training import current_models
+from gapdesk.demo.bank import DemoBank
+from gapdesk.engine.client import RasaClient
+from gapdesk.models_dir import current_models
+from gapdesk.settings import Settings
+from gapdesk.storage.migrate import upgrade
+from gapdesk.storage.store import Store, make_engine
+from gapdesk.supervisor import Service, build_services, free_ports, running
 from tests.services import leave_out
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -122,7 +122,7 @@ def test_a_card_is_frozen_after_confirming_its_last_four_digits(
     assert "7005" in confirm[0]["text"] and confirm[0].get("buttons")
     done = bot.say(conversation_id, "yes")
     assert "frozen" in done[0]["text"]
-    from gapmodel.bank_demo import DemoBank
+    from gapdesk.demo.bank import DemoBank
 
     assert DemoBank(bot.store.engine).card("7005").status == "frozen"
 

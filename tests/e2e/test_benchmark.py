@@ -48,7 +48,7 @@ def test_benchmark_reports_both_scores_in_the_agreed_shape(tmp_path: Path) -> No
     _slice(data / "test.csv", tmp_path / "test.csv", 10, oos_test)
     result = subprocess.run(
         [
-            sys.executable, "-m", "gapmodel.cli", "benchmark",
+            sys.executable, "-m", "gapdesk", "benchmark",
             "--train", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv"),
             "--oos-label", "none", "--out", str(tmp_path / "report"),
         ],

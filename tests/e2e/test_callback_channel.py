@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from actions.answer import HUMAN_TEXT
-from gapmodel.accounts import create_user
+from gapdesk.accounts import create_user
 from tests.e2e.conftest import QuietHandler, stand_in_service
 from tests.e2e.test_console import PASSWORD, signed_in
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 def _gapdesk(bot: RunningBot, *args: str, stdin: str | None = None) -> str:
     env = {**os.environ, **bot.settings.as_environ()}
     result = subprocess.run(
-        [sys.executable, "-m", "gapmodel.cli", *args],
+        [sys.executable, "-m", "gapdesk", *args],
         env=env,
         input=stdin,
         capture_output=True,

@@ -9,8 +9,8 @@ import httpx
 import jwt
 import pytest
 
-from gapmodel.accounts import create_user
-from gapmodel.rasa_client import TOKEN_LIFETIME_SECONDS, sign_token
+from gapdesk.accounts import create_user
+from gapdesk.engine.client import TOKEN_LIFETIME_SECONDS, sign_token
 from tests.e2e.conftest import RunningBot
 
 pytestmark = pytest.mark.e2e

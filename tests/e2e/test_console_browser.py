@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from actions.answer import HUMAN_TEXT
-from gapmodel.accounts import create_user
+from gapdesk.accounts import create_user
 from tests.e2e.conftest import BrowserPage, RunningBot
 from tests.e2e.test_widget_browser import PHONE, WAIT_MS, say, wait_for_bot_text
 

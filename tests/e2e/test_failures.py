@@ -26,7 +26,7 @@ def test_database_outage_never_silences_the_bot_and_loses_nothing(
     """The bot answers while its database is missing; the turns arrive once it is back."""
     from sqlalchemy import create_engine, text
 
-    from gapmodel.storage.migrate import upgrade
+    from gapdesk.storage.migrate import upgrade
     from tests.conftest import POSTGRES_ADMIN_URL
 
     missing = postgres_url + "_later"

@@ -13,9 +13,9 @@ from sqlalchemy.orm import selectinload
 
 from actions.answer import HUMAN_NOBODY_ONLINE_TEXT, HUMAN_TEXT
 from actions.feedback import NOT_RECORDED_TEXT, REASON_QUESTION
-from gapmodel.accounts import create_user
-from gapmodel.feedback import DOWN, REASONS, SATISFACTION_QUESTION, THUMBS, UP
-from gapmodel.storage.models import Feedback, Turn, User
+from gapdesk.accounts import create_user
+from gapdesk.ratings import DOWN, REASONS, SATISFACTION_QUESTION, THUMBS, UP
+from gapdesk.storage.models import Feedback, Turn, User
 from tests.e2e.conftest import RunningBot
 
 pytestmark = pytest.mark.e2e

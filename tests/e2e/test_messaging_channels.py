@@ -26,8 +26,8 @@ import httpx
 import pytest
 
 from console.urls import conversation_url
-from gapmodel.accounts import create_user
-from gapmodel.processes import free_ports
+from gapdesk.accounts import create_user
+from gapdesk.supervisor import free_ports
 from tests.e2e.conftest import BotFactory, QuietHandler, RunningBot, stand_in_service
 from tests.e2e.test_console import PASSWORD, signed_in
 

@@ -17,15 +17,14 @@ def test_bot_on_postgresql_and_redis(
     start_bot: BotFactory,
     postgres_url: str,
     redis_available: None,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("GAPDESK_LOCK_STORE_PREFIX", f"e2e{abs(hash(postgres_url))}")
     client = redis.Redis(host="127.0.0.1", port=6379)
     set_calls_before = client.info("commandstats").get("cmdstat_set", {}).get("calls", 0)
     bot = start_bot(
         database_url=postgres_url,
         tracker_store_url=postgres_url,
         lock_store_url="redis://127.0.0.1:6379/1",
+        lock_store_prefix=f"e2e{abs(hash(postgres_url))}",
     )
     try:
         messages = ["my card still hasn't arrived", "how do I top up by bank transfer", "thanks"]

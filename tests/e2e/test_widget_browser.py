@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from actions.feedback import REASON_THANKS_TEXT
-from gapmodel.feedback import DOWN, REASONS, THUMBS
-from gapmodel.storage.models import Feedback, Turn
+from gapdesk.ratings import DOWN, REASONS, THUMBS
+from gapdesk.storage.models import Feedback, Turn
 from tests.e2e.conftest import BrowserPage, RunningBot
 
 pytestmark = pytest.mark.e2e

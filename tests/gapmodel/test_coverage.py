@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from gapmodel.coverage import CoverageFeaturizer, TextReader
-from gapmodel.features import GapInput
+from gapmodel.types import GapInput
 
 
 def test_content_lemmas_drop_stop_words_and_inflections() -> None:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from gapdesk.policy import decide_turn
+from gapdesk.settings import Settings
 from gapmodel.costs import Costs
 from gapmodel.decision import (
     ANSWER,
@@ -13,13 +15,11 @@ from gapmodel.decision import (
     ESCALATE,
     ConversationSignals,
     Decision,
-    Reason,
+    DecisionReason,
     decide,
-    decide_turn,
     read_signals,
 )
-from gapmodel.scorer import GapScore
-from gapmodel.settings import Settings
+from gapmodel.types import GapScore
 
 MAX_FAILURES = 2
 # A wrong answer costs 10, an unneeded hand-over 20, a clarification 3; with a
@@ -119,28 +119,30 @@ def test_failures_are_passed_through() -> None:
 
 def test_asked_for_human_escalates_even_with_a_good_score() -> None:
     decision = _decide(0.01, ConversationSignals(asked_for_human=True))
-    assert decision == Decision(ESCALATE, [Reason.ASKED_FOR_HUMAN])
+    assert decision == Decision(ESCALATE, [DecisionReason.ASKED_FOR_HUMAN])
 
 
 def test_failed_scorer_escalates() -> None:
-    assert _decide(None) == Decision(ESCALATE, [Reason.SCORER_FAILED])
+    assert _decide(None) == Decision(ESCALATE, [DecisionReason.SCORER_FAILED])
 
 
 def test_no_answer_clarifies() -> None:
-    assert _decide(0.01, has_answer=False) == Decision(CLARIFY, [Reason.NO_ANSWER])
+    assert _decide(0.01, has_answer=False) == Decision(CLARIFY, [DecisionReason.NO_ANSWER])
 
 
 def test_no_answer_after_repeated_failures_escalates() -> None:
     decision = _decide(0.01, ConversationSignals(failures=MAX_FAILURES), has_answer=False)
-    assert decision == Decision(ESCALATE, [Reason.NO_ANSWER, Reason.REPEATED_FAILURE])
+    assert decision == Decision(
+        ESCALATE, [DecisionReason.NO_ANSWER, DecisionReason.REPEATED_FAILURE]
+    )
 
 
 def test_high_gap_escalates() -> None:
-    assert _decide(ESCALATE_AT) == Decision(ESCALATE, [Reason.HIGH_GAP])
+    assert _decide(ESCALATE_AT) == Decision(ESCALATE, [DecisionReason.HIGH_GAP])
 
 
 def test_middle_gap_clarifies() -> None:
-    assert _decide(CLARIFY_AT) == Decision(CLARIFY, [Reason.DOUBTFUL])
+    assert _decide(CLARIFY_AT) == Decision(CLARIFY, [DecisionReason.DOUBTFUL])
 
 
 def test_just_below_the_break_even_points_the_cheaper_action_wins() -> None:
@@ -178,7 +180,7 @@ def test_a_costlier_missed_gap_makes_the_bot_more_careful() -> None:
 
 def test_free_hand_overs_always_escalate_a_possible_gap() -> None:
     assert _decide(0.01, costs=Costs(missed_gap=10.0, handoff=0.0, clarification=3.0)) == (
-        Decision(ESCALATE, [Reason.HIGH_GAP])
+        Decision(ESCALATE, [DecisionReason.HIGH_GAP])
     )
 
 
@@ -203,7 +205,7 @@ def test_per_intent_costs_override_the_settings_for_that_intent_only(tmp_path: P
         decision = decide_turn(_score(0.3, intent=intent), "my card", [], 0, True, settings)
         assert decision.action == expected, intent
         # The reasons say when the topic's own costs, not the usual ones, decided.
-        assert (Reason.TOPIC_COSTS in decision.reasons) == (intent == "lost_or_stolen_card")
+        assert (DecisionReason.TOPIC_COSTS in decision.reasons) == (intent == "lost_or_stolen_card")
 
 
 def test_topic_costs_are_no_reason_when_repeated_doubt_escalates_anyway(tmp_path: Path) -> None:
@@ -212,13 +214,13 @@ def test_topic_costs_are_no_reason_when_repeated_doubt_escalates_anyway(tmp_path
     settings = _settings(tmp_path, "lost_or_stolen_card:\n  handoff: 1\n")
     decision = decide_turn(_score(0.6, intent="lost_or_stolen_card"), "card", [], 2, True, settings)
     assert decision.action == ESCALATE
-    assert Reason.TOPIC_COSTS not in decision.reasons
+    assert DecisionReason.TOPIC_COSTS not in decision.reasons
 
 
 def test_topic_costs_are_no_reason_when_the_usual_costs_agree(tmp_path: Path) -> None:
     settings = _settings(tmp_path, "lost_or_stolen_card:\n  missed_gap: 11\n")
     decision = decide_turn(_score(0.9, intent="lost_or_stolen_card"), "card", [], 0, True, settings)
-    assert decision == Decision(ESCALATE, [Reason.HIGH_GAP])
+    assert decision == Decision(ESCALATE, [DecisionReason.HIGH_GAP])
 
 
 def test_a_missing_per_intent_costs_file_means_no_overrides(tmp_path: Path) -> None:
@@ -234,7 +236,7 @@ def test_a_missing_per_intent_costs_file_means_no_overrides(tmp_path: Path) -> N
 def test_a_malformed_per_intent_costs_file_is_a_configuration_error(
     tmp_path: Path, costs_yaml: str
 ) -> None:
-    from gapmodel.costs import intent_overrides
+    from gapdesk.policy import intent_overrides
     from gapmodel.errors import ConfigurationError
 
     settings = _settings(tmp_path, costs_yaml)
@@ -257,7 +259,9 @@ def test_the_default_costs_keep_the_earlier_thresholds_for_a_typical_hit_rate() 
 
 def test_middle_gap_after_repeated_failures_escalates() -> None:
     decision = _decide(0.5, ConversationSignals(failures=MAX_FAILURES))
-    assert decision == Decision(ESCALATE, [Reason.DOUBTFUL, Reason.REPEATED_FAILURE])
+    assert decision == Decision(
+        ESCALATE, [DecisionReason.DOUBTFUL, DecisionReason.REPEATED_FAILURE]
+    )
 
 
 def test_low_gap_answers() -> None:
@@ -268,12 +272,14 @@ def test_low_gap_answers() -> None:
 
 def test_rephrase_with_earlier_failure_escalates_a_low_gap_answer() -> None:
     decision = _decide(0.1, ConversationSignals(rephrased=True, failures=MAX_FAILURES - 1))
-    assert decision == Decision(ESCALATE, [Reason.REPHRASED, Reason.REPEATED_FAILURE])
+    assert decision == Decision(
+        ESCALATE, [DecisionReason.REPHRASED, DecisionReason.REPEATED_FAILURE]
+    )
 
 
 def test_rephrase_without_earlier_failures_still_answers() -> None:
     decision = _decide(0.1, ConversationSignals(rephrased=True))
-    assert decision == Decision(ANSWER, [Reason.REPHRASED])
+    assert decision == Decision(ANSWER, [DecisionReason.REPHRASED])
 
 
 def test_earlier_failures_alone_do_not_escalate_a_low_gap_answer() -> None:
@@ -313,7 +319,7 @@ def test_repeating_a_short_reply_is_not_a_rephrase() -> None:
 def test_a_broken_costs_file_is_read_and_reported_once_per_version(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gapmodel import costs
+    from gapdesk import policy as costs
 
     settings = _settings(tmp_path, "card_arrival: {handoff: -1}\n")
     parses = []
@@ -321,7 +327,7 @@ def test_a_broken_costs_file_is_read_and_reported_once_per_version(
     monkeypatch.setattr(costs, "_parse_overrides", lambda p: parses.append(p) or real_parse(p))
     costs._read_overrides.cache_clear()
     costs._warn_broken.cache_clear()
-    with caplog.at_level("ERROR", logger="gapmodel.costs"):
+    with caplog.at_level("ERROR", logger="gapdesk.policy"):
         for _ in range(5):
             decide_turn(_score(0.3, intent="card_arrival"), "my card", [], 0, True, settings)
     assert len(parses) == 1

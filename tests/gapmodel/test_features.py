@@ -11,10 +11,10 @@ from gapmodel.features import (
     FEATURE_NAMES,
     LSA_FEATURE_NAMES,
     GapFeaturizer,
-    GapInput,
     ranking_features,
     tfidf_rows,
 )
+from gapmodel.types import GapInput
 
 TRAINING = [
     ("where is my new card", "card_arrival"),

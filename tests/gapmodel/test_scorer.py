@@ -8,9 +8,12 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from sklearn.utils.estimator_checks import check_estimator
 
+from gapmodel.classifier import GapClassifier
 from gapmodel.errors import ModelNotTrainedError
-from gapmodel.features import GapFeaturizer, GapInput
-from gapmodel.scorer import GapClassifier, GapModel, explain
+from gapmodel.features import GapFeaturizer
+from gapmodel.model import GapModel
+from gapmodel.reasons import explain
+from gapmodel.types import GapInput
 
 
 def test_gap_classifier_follows_the_scikit_learn_contract() -> None:

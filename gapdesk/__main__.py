@@ -1,0 +1,5 @@
+"""``python -m gapdesk``: the same as the ``gapdesk`` command."""
+
+from gapdesk.cli import main
+
+raise SystemExit(main())

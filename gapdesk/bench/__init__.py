@@ -1,0 +1,1 @@
+"""Measured claims: the gap benchmark and the running bot's figures."""

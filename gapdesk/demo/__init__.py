@@ -1,0 +1,1 @@
+"""The demo business behind the shipped bot (a retargeted bot replaces it)."""
