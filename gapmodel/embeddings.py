@@ -107,7 +107,7 @@ def shared_encoder() -> SentenceEncoder | None:
         try:
             encoder.encode(["warm up"])
             _encoder = encoder
-        except Exception as exc:  # noqa: BLE001 - degrade, do not fail
+        except Exception as exc:
             _unavailable = True
             logger.warning("sentence embeddings unavailable (%s); gap model runs without", exc)
     return _encoder

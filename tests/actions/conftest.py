@@ -82,7 +82,7 @@ def services(
     scorer: FixedScorer,
     recorder: ListRecorder,
     presence: FakePresence,
-    tmp_path,  # noqa: ANN001
+    tmp_path,
 ) -> Iterator[Services]:
     bank = DemoBank(make_engine(f"sqlite:///{tmp_path / 'bank.db'}"))
     bank.seed()

@@ -10,13 +10,13 @@ from tests.actions.conftest import make_tracker
 CARD = [("card_arrival", 0.92), ("card_delivery_estimate", 0.05), ("lost_or_stolen_card", 0.02)]
 
 
-def _run(action, tracker):  # noqa: ANN001, ANN202
+def _run(action, tracker):
     dispatcher = CollectingDispatcher()
     events = asyncio.run(action.run(dispatcher, tracker, {}))
     return dispatcher.messages, events
 
 
-def test_low_gap_answers_from_the_knowledge_base(services, scorer, recorder) -> None:  # noqa: ANN001
+def test_low_gap_answers_from_the_knowledge_base(services, scorer, recorder) -> None:
     messages, events = _run(ActionGapAnswer(), make_tracker("my card hasn't arrived", CARD))
     assert messages[0]["text"] == services.knowledge_base.get("card_arrival").text
     assert not any(e["event"] == "pause" for e in events)
@@ -28,7 +28,7 @@ def test_low_gap_answers_from_the_knowledge_base(services, scorer, recorder) -> 
     assert scorer.seen[0].text == "my card hasn't arrived"
 
 
-def test_high_gap_escalates_and_pauses(services, scorer, recorder) -> None:  # noqa: ANN001
+def test_high_gap_escalates_and_pauses(services, scorer, recorder) -> None:
     scorer.probability = 0.95
     messages, events = _run(ActionGapAnswer(), make_tracker("can I get a mortgage", CARD))
     assert "person" in messages[0]["text"]
@@ -38,7 +38,7 @@ def test_high_gap_escalates_and_pauses(services, scorer, recorder) -> None:  # n
     assert "can I get a mortgage" in escalation["brief"]
 
 
-def test_middle_gap_clarifies_with_topics_and_a_person(services, scorer, recorder) -> None:  # noqa: ANN001
+def test_middle_gap_clarifies_with_topics_and_a_person(services, scorer, recorder) -> None:
     scorer.probability = 0.6
     messages, events = _run(ActionGapAnswer(), make_tracker("card thing", CARD))
     buttons = messages[0]["buttons"]
@@ -52,7 +52,7 @@ def test_middle_gap_clarifies_with_topics_and_a_person(services, scorer, recorde
     assert recorder.of_type("turn")[0]["decision"] == "clarify"
 
 
-def test_repeated_doubt_escalates(services, scorer, recorder) -> None:  # noqa: ANN001
+def test_repeated_doubt_escalates(services, scorer, recorder) -> None:
     scorer.probability = 0.6
     tracker = make_tracker("card thing again", CARD, slots={"gap_failures": 2})
     _, events = _run(ActionGapAnswer(), tracker)
@@ -60,7 +60,7 @@ def test_repeated_doubt_escalates(services, scorer, recorder) -> None:  # noqa: 
     assert "repeated_failure" in recorder.of_type("escalation")[0]["reason_codes"]
 
 
-def test_scorer_failure_escalates_instead_of_guessing(services, scorer, recorder) -> None:  # noqa: ANN001
+def test_scorer_failure_escalates_instead_of_guessing(services, scorer, recorder) -> None:
     scorer.error = RuntimeError("model file corrupt")
     messages, events = _run(ActionGapAnswer(), make_tracker("my card hasn't arrived", CARD))
     assert any(e["event"] == "pause" for e in events)
@@ -68,7 +68,7 @@ def test_scorer_failure_escalates_instead_of_guessing(services, scorer, recorder
     assert "scorer_failed" in recorder.of_type("escalation")[0]["reason_codes"]
 
 
-def test_personal_data_is_masked_before_it_is_recorded(services, recorder) -> None:  # noqa: ANN001
+def test_personal_data_is_masked_before_it_is_recorded(services, recorder) -> None:
     text = "my card 4111 1111 1111 1111 hasn't arrived, mail me at jo@example.com"
     _run(ActionGapAnswer(), make_tracker(text, CARD))
     stored = recorder.of_type("turn")[0]["customer_text"]
@@ -76,7 +76,7 @@ def test_personal_data_is_masked_before_it_is_recorded(services, recorder) -> No
     assert "[CARD]" in stored and "[EMAIL]" in stored
 
 
-def test_intent_without_an_answer_clarifies(services, recorder) -> None:  # noqa: ANN001
+def test_intent_without_an_answer_clarifies(services, recorder) -> None:
     messages, _ = _run(
         ActionGapAnswer(), make_tracker("1234", [("inform", 0.8), ("card_arrival", 0.1)])
     )
@@ -84,7 +84,7 @@ def test_intent_without_an_answer_clarifies(services, recorder) -> None:  # noqa
     assert "no_answer" in recorder.of_type("turn")[0]["decision_reasons"]
 
 
-def test_asking_for_a_person_escalates_at_once(services, recorder) -> None:  # noqa: ANN001
+def test_asking_for_a_person_escalates_at_once(services, recorder) -> None:
     messages, events = _run(
         ActionEscalate(), make_tracker("let me talk to a human", [("request_human", 0.99)])
     )
@@ -92,13 +92,13 @@ def test_asking_for_a_person_escalates_at_once(services, recorder) -> None:  # n
     assert recorder.of_type("escalation")[0]["reason_codes"] == ["asked_for_human"]
 
 
-def test_the_answer_action_returns_an_event_so_failures_are_detectable(services) -> None:  # noqa: ANN001
+def test_the_answer_action_returns_an_event_so_failures_are_detectable(services) -> None:
     # bot/policies.py treats "custom action followed by no event" as a failed action.
     _, events = _run(ActionGapAnswer(), make_tracker("my card hasn't arrived", CARD))
     assert events
 
 
-def test_control_group_answers_without_scoring(services, scorer, recorder) -> None:  # noqa: ANN001
+def test_control_group_answers_without_scoring(services, scorer, recorder) -> None:
     from dataclasses import replace
 
     services.settings = replace(services.settings, gap_scoring="off")
@@ -108,7 +108,7 @@ def test_control_group_answers_without_scoring(services, scorer, recorder) -> No
     assert recorder.of_type("turn")[0]["decision_reasons"] == ["scoring_off"]
 
 
-def test_a_scorer_slower_than_its_budget_escalates(services, scorer, recorder) -> None:  # noqa: ANN001
+def test_a_scorer_slower_than_its_budget_escalates(services, scorer, recorder) -> None:
     import time
     from dataclasses import replace
 
@@ -120,14 +120,14 @@ def test_a_scorer_slower_than_its_budget_escalates(services, scorer, recorder) -
     assert "scorer_failed" in recorder.of_type("escalation")[0]["reason_codes"]
 
 
-def test_the_scorer_only_sees_redacted_text(services, scorer) -> None:  # noqa: ANN001
+def test_the_scorer_only_sees_redacted_text(services, scorer) -> None:
     # Whatever the model says about the message (its reasons) is stored: it must never
     # have seen the personal data.
     _run(ActionGapAnswer(), make_tracker("priya.r@protonmail.com my card 4111111111111111", CARD))
     assert "protonmail" not in scorer.seen[0].text and "4111" not in scorer.seen[0].text
 
 
-def test_a_library_error_becomes_a_plain_apology(services, monkeypatch) -> None:  # noqa: ANN001
+def test_a_library_error_becomes_a_plain_apology(services, monkeypatch) -> None:
     from actions import answer
     from gapmodel.errors import ModelNotTrainedError
 
@@ -140,19 +140,19 @@ def test_a_library_error_becomes_a_plain_apology(services, monkeypatch) -> None:
     assert events, "an event, so that Rasa does not apologise a second time"
 
 
-def test_a_plain_answer_resets_the_failure_count(services, scorer) -> None:  # noqa: ANN001
+def test_a_plain_answer_resets_the_failure_count(services, scorer) -> None:
     _, events = _run(
         ActionGapAnswer(), make_tracker("my card hasn't arrived", CARD, slots={"gap_failures": 1})
     )
     assert {"event": "slot", "name": "gap_failures", "value": 0, "timestamp": None} in events
 
 
-def test_a_request_for_a_person_is_stored_as_not_scored(services, recorder) -> None:  # noqa: ANN001
+def test_a_request_for_a_person_is_stored_as_not_scored(services, recorder) -> None:
     _run(ActionEscalate(), make_tracker("let me talk to a human", [("request_human", 0.99)]))
     assert recorder.of_type("turn")[0]["gap_score"] is None
 
 
-def test_with_nothing_to_offer_the_bot_says_what_it_can_help_with(services) -> None:  # noqa: ANN001
+def test_with_nothing_to_offer_the_bot_says_what_it_can_help_with(services) -> None:
     from actions.answer import no_idea_text
     from gapmodel.knowledge import Business, KnowledgeBase
 

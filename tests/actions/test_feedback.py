@@ -31,7 +31,7 @@ from tests.actions.conftest import make_tracker
 CARD = [("card_arrival", 0.92), ("card_delivery_estimate", 0.05)]
 
 
-def _run(action, tracker: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # noqa: ANN001
+def _run(action, tracker: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
     events = asyncio.run(action.run(dispatcher, tracker, {}))
     return dispatcher.messages, events
@@ -65,25 +65,25 @@ def _answered(question: str = "my card hasn't arrived") -> tuple[dict[str, Any],
 # -- buttons ---------------------------------------------------------------------------
 
 
-def test_an_answer_offers_thumbs_for_its_own_turn(services, recorder) -> None:  # noqa: ANN001
+def test_an_answer_offers_thumbs_for_its_own_turn(services, recorder) -> None:
     reply, _ = _answered()
     [turn] = recorder.of_type("turn")
     assert reply["buttons"] == answer_buttons(turn["uid"])
     assert turn["message_id"] == "msg-1"
 
 
-def test_an_answer_that_starts_a_flow_offers_no_rating(services) -> None:  # noqa: ANN001
+def test_an_answer_that_starts_a_flow_offers_no_rating(services) -> None:
     messages, _ = _run(ActionGapAnswer(), make_tracker("freeze my card", [("freeze_card", 0.95)]))
     assert not messages[0].get("buttons")
 
 
-def test_small_talk_offers_no_rating(services) -> None:  # noqa: ANN001
+def test_small_talk_offers_no_rating(services) -> None:
     messages, _ = _run(ActionGapAnswer(), make_tracker("hello there", [("greet", 0.97)]))
     assert messages[0]["text"] == services.knowledge_base.get("greet").text
     assert not messages[0].get("buttons")
 
 
-def test_clarifications_and_hand_overs_offer_no_rating(services, scorer) -> None:  # noqa: ANN001
+def test_clarifications_and_hand_overs_offer_no_rating(services, scorer) -> None:
     scorer.probability = 0.6
     clarified, _ = _run(ActionGapAnswer(), make_tracker("card thing", CARD))
     scorer.probability = 0.95
@@ -92,7 +92,7 @@ def test_clarifications_and_hand_overs_offer_no_rating(services, scorer) -> None
     assert not any(p.startswith("/feedback") for p in payloads)
 
 
-def test_goodbye_after_an_answer_asks_for_one_to_five_once(services) -> None:  # noqa: ANN001
+def test_goodbye_after_an_answer_asks_for_one_to_five_once(services) -> None:
     _, history = _answered()
     bye, _ = _run(ActionGapAnswer(), make_tracker("bye", [("goodbye", 0.97)], history))
     assert bye[0]["text"] == services.knowledge_base.get("goodbye").text
@@ -104,7 +104,7 @@ def test_goodbye_after_an_answer_asks_for_one_to_five_once(services) -> None:  #
     assert len(again) == 1 and not again[0].get("buttons")
 
 
-def test_goodbye_without_any_answer_asks_nothing(services) -> None:  # noqa: ANN001
+def test_goodbye_without_any_answer_asks_nothing(services) -> None:
     bye, _ = _run(ActionGapAnswer(), make_tracker("bye", [("goodbye", 0.97)]))
     assert len(bye) == 1 and not bye[0].get("buttons")
 
@@ -112,7 +112,7 @@ def test_goodbye_without_any_answer_asks_nothing(services) -> None:  # noqa: ANN
 # -- clicks ----------------------------------------------------------------------------
 
 
-def test_thumbs_up_is_recorded_against_the_turn(services, recorder) -> None:  # noqa: ANN001
+def test_thumbs_up_is_recorded_against_the_turn(services, recorder) -> None:
     reply, history = _answered()
     messages, events = _run(ActionRecordFeedback(), _click(reply["buttons"][0]["payload"], history))
     [turn] = recorder.of_type("turn")
@@ -125,7 +125,7 @@ def test_thumbs_up_is_recorded_against_the_turn(services, recorder) -> None:  # 
     assert events == []
 
 
-def test_thumbs_down_asks_why_and_the_reason_updates_the_same_rating(services, recorder) -> None:  # noqa: ANN001
+def test_thumbs_down_asks_why_and_the_reason_updates_the_same_rating(services, recorder) -> None:
     reply, history = _answered()
     asked, _ = _run(ActionRecordFeedback(), _click(reply["buttons"][1]["payload"], history))
     assert asked[0]["text"] == REASON_QUESTION
@@ -141,7 +141,7 @@ def test_thumbs_down_asks_why_and_the_reason_updates_the_same_rating(services, r
 
 
 @pytest.mark.parametrize("score", ["1", "2", "3", "4", "5"])
-def test_one_to_five_is_recorded_for_the_conversation(services, recorder, score: str) -> None:  # noqa: ANN001
+def test_one_to_five_is_recorded_for_the_conversation(services, recorder, score: str) -> None:
     _, history = _answered()
     bye, _ = _run(ActionGapAnswer(), make_tracker("bye", [("goodbye", 0.97)], history))
     history += _said(bye)
@@ -175,13 +175,13 @@ def _forged(payload: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         "/feedback{}",
     ],
 )
-def test_forged_or_malformed_clicks_are_refused_politely(services, recorder, payload) -> None:  # noqa: ANN001
+def test_forged_or_malformed_clicks_are_refused_politely(services, recorder, payload) -> None:
     messages, _ = _forged(payload)
     assert messages[0]["text"] == NOT_RECORDED_TEXT
     assert recorder.of_type("feedback") == []
 
 
-def test_a_reason_this_conversation_was_not_offered_is_refused(services, recorder) -> None:  # noqa: ANN001
+def test_a_reason_this_conversation_was_not_offered_is_refused(services, recorder) -> None:
     _, history = _answered()
     uid = recorder.of_type("turn")[0]["uid"]
     reason = (
@@ -195,7 +195,7 @@ def test_a_reason_this_conversation_was_not_offered_is_refused(services, recorde
 # -- nobody online ---------------------------------------------------------------------
 
 
-def test_with_nobody_online_the_customer_may_leave_a_message(services, presence, recorder) -> None:  # noqa: ANN001
+def test_with_nobody_online_the_customer_may_leave_a_message(services, presence, recorder) -> None:
     presence.online = False
     messages, events = _run(
         ActionEscalate(), make_tracker("a human please", [("request_human", 1)])
@@ -206,7 +206,7 @@ def test_with_nobody_online_the_customer_may_leave_a_message(services, presence,
     assert recorder.of_type("turn")[0]["answer_text"] == HUMAN_NOBODY_ONLINE_TEXT
 
 
-def test_a_doubtful_answer_with_nobody_online_says_so(services, scorer, presence) -> None:  # noqa: ANN001
+def test_a_doubtful_answer_with_nobody_online_says_so(services, scorer, presence) -> None:
     presence.online = False
     scorer.probability = 0.95
     messages, events = _run(ActionGapAnswer(), make_tracker("can I get a mortgage", CARD))
@@ -214,7 +214,7 @@ def test_a_doubtful_answer_with_nobody_online_says_so(services, scorer, presence
     assert any(e["event"] == "pause" for e in events)
 
 
-def test_with_an_agent_online_the_usual_hand_over(services, scorer) -> None:  # noqa: ANN001
+def test_with_an_agent_online_the_usual_hand_over(services, scorer) -> None:
     asked, _ = _run(ActionEscalate(), make_tracker("a human please", [("request_human", 1)]))
     scorer.probability = 0.95
     doubtful, _ = _run(ActionGapAnswer(), make_tracker("can I get a mortgage", CARD))
@@ -223,9 +223,9 @@ def test_with_an_agent_online_the_usual_hand_over(services, scorer) -> None:  # 
 
 @pytest.mark.parametrize("failure", ["error", "slow"])
 def test_a_failing_presence_check_gives_the_usual_hand_over(
-    services,  # noqa: ANN001
-    presence,  # noqa: ANN001
-    recorder,  # noqa: ANN001
+    services,
+    presence,
+    recorder,
     caplog: pytest.LogCaptureFixture,
     failure: str,
 ) -> None:

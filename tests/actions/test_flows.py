@@ -9,7 +9,7 @@ from actions.transfer_lookup import ActionLookupTransfer, ValidateTransferLookup
 from tests.actions.conftest import make_tracker
 
 
-def test_unknown_card_is_refused_without_listing_the_others(services) -> None:  # noqa: ANN001
+def test_unknown_card_is_refused_without_listing_the_others(services) -> None:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker("9999", [("inform", 0.9)])
     result = ValidateFreezeCardForm().validate_card_last_four("9999", dispatcher, tracker, {})
@@ -18,7 +18,7 @@ def test_unknown_card_is_refused_without_listing_the_others(services) -> None:  
     assert "4821" not in dispatcher.messages[0]["text"]
 
 
-def test_freezing_a_confirmed_card_changes_its_status(services) -> None:  # noqa: ANN001
+def test_freezing_a_confirmed_card_changes_its_status(services) -> None:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(
         "yes", [("affirm", 0.9)], slots={"card_last_four": "4821", "freeze_confirmed": True}
@@ -28,7 +28,7 @@ def test_freezing_a_confirmed_card_changes_its_status(services) -> None:  # noqa
     assert "4821" in dispatcher.messages[0]["text"]
 
 
-def test_declined_freeze_leaves_the_card_active(services) -> None:  # noqa: ANN001
+def test_declined_freeze_leaves_the_card_active(services) -> None:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(
         "no", [("deny", 0.9)], slots={"card_last_four": "4821", "freeze_confirmed": False}
@@ -37,7 +37,7 @@ def test_declined_freeze_leaves_the_card_active(services) -> None:  # noqa: ANN0
     assert services.bank.card("4821").status == "active"
 
 
-def test_transfer_reference_is_normalised_and_looked_up(services) -> None:  # noqa: ANN001
+def test_transfer_reference_is_normalised_and_looked_up(services) -> None:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker("tr104233", [("inform", 0.9)])
     result = ValidateTransferLookupForm().validate_transfer_reference(
@@ -50,7 +50,7 @@ def test_transfer_reference_is_normalised_and_looked_up(services) -> None:  # no
     assert "J. Okafor" in dispatcher.messages[-1]["text"]
 
 
-def test_unknown_transfer_is_said_plainly(services) -> None:  # noqa: ANN001
+def test_unknown_transfer_is_said_plainly(services) -> None:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker("TR-000000", [("inform", 0.9)])
     result = ValidateTransferLookupForm().validate_transfer_reference(

@@ -13,7 +13,7 @@ from gapdesk.storage.migrate import upgrade
 from tests.actions.conftest import make_tracker
 
 
-def test_without_a_gap_model_the_bot_hands_over_instead_of_apologising(tmp_path) -> None:  # noqa: ANN001
+def test_without_a_gap_model_the_bot_hands_over_instead_of_apologising(tmp_path) -> None:
     database_url = f"sqlite:///{tmp_path / 'gapdesk.db'}"
     upgrade(database_url)
     settings = Settings(

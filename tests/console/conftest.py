@@ -64,7 +64,7 @@ def rasa() -> RecordingRasa:
 
 
 @pytest.fixture
-def app_factory(console_store: Store, rasa: RecordingRasa, tmp_path):  # noqa: ANN001, ANN201
+def app_factory(console_store: Store, rasa: RecordingRasa, tmp_path):
     def make() -> TestClient:
         settings = Settings(var_dir=str(tmp_path / "var"), rasa_jwt_secret="x" * 40)
         app = create_app(settings, console_store, rasa)  # type: ignore[arg-type]

@@ -27,7 +27,7 @@ def test_a_link_stays_on_its_conversation(conversation_id: str) -> None:
 @pytest.mark.parametrize("conversation_id", ODD_IDS)
 def test_any_conversation_id_can_be_opened_claimed_answered_and_closed(
     app_factory, console_store, rasa, conversation_id
-) -> None:  # noqa: ANN001
+) -> None:
     turn_id = escalate(console_store, conversation_id)
     escalate(console_store, "x")  # a conversation a misrouted "x/parts" would show
     client = app_factory()
@@ -64,7 +64,7 @@ def test_any_conversation_id_can_be_opened_claimed_answered_and_closed(
     assert rasa.events.keys() == {conversation_id}  # nothing went to another conversation
 
 
-def test_a_page_for_an_odd_id_comes_back_after_signing_in(app_factory, console_store) -> None:  # noqa: ANN001
+def test_a_page_for_an_odd_id_comes_back_after_signing_in(app_factory, console_store) -> None:
     escalate(console_store, "a/b")
     client = app_factory()
     response = client.get(conversation_url("a/b"), params={"notice": "claimed"})

@@ -18,7 +18,7 @@ CONSOLE = "http://127.0.0.1:8000"  # the test client's base URL
 PAGE = conversation_url("a/b")  # an id with "/" must survive the round trip
 
 
-def _claimed(app_factory, console_store):  # noqa: ANN001, ANN202
+def _claimed(app_factory, console_store):
     """A client whose agent claimed conversation "a/b", and its CSRF token."""
     escalate(console_store, "a/b")
     client = app_factory()
@@ -27,7 +27,7 @@ def _claimed(app_factory, console_store):  # noqa: ANN001, ANN202
     return client, csrf
 
 
-def _expire_sessions(console_store) -> None:  # noqa: ANN001
+def _expire_sessions(console_store) -> None:
     with console_store.session() as session:
         past = datetime.now(UTC) - timedelta(minutes=1)
         session.execute(update(ConsoleSession).values(expires_at=past))
@@ -40,7 +40,7 @@ def _next_of(location: str) -> str:
 
 def test_an_expired_session_sends_the_agent_to_sign_in_and_back(
     app_factory, console_store, rasa
-) -> None:  # noqa: ANN001
+) -> None:
     client, csrf = _claimed(app_factory, console_store)
     _expire_sessions(console_store)
     form_page = f"{PAGE}?notice=claimed"
@@ -69,7 +69,7 @@ def test_an_expired_session_sends_the_agent_to_sign_in_and_back(
 )
 def test_without_a_usable_referer_the_way_back_is_the_conversation(
     app_factory, console_store, referer
-) -> None:  # noqa: ANN001
+) -> None:
     client, csrf = _claimed(app_factory, console_store)
     _expire_sessions(console_store)
     headers = {"referer": referer} if referer else {}
@@ -81,7 +81,7 @@ def test_without_a_usable_referer_the_way_back_is_the_conversation(
 
 def test_a_stale_csrf_token_shows_a_page_with_the_way_back(
     app_factory, console_store, rasa
-) -> None:  # noqa: ANN001
+) -> None:
     client, _ = _claimed(app_factory, console_store)
     response = client.post(
         f"{PAGE}/reply",
@@ -94,7 +94,7 @@ def test_a_stale_csrf_token_shows_a_page_with_the_way_back(
     assert rasa.events == {}
 
 
-def test_json_clients_still_get_json(app_factory, console_store) -> None:  # noqa: ANN001
+def test_json_clients_still_get_json(app_factory, console_store) -> None:
     client, csrf = _claimed(app_factory, console_store)
     as_json = {"accept": "application/json"}
     stale = client.post(f"{PAGE}/reply", data={"csrf_token": "x", "text": "hi"}, headers=as_json)
@@ -112,7 +112,7 @@ def test_json_clients_still_get_json(app_factory, console_store) -> None:  # noq
 @pytest.mark.parametrize(
     "target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:x"]
 )
-def test_signing_in_never_leads_off_the_site(app_factory, target) -> None:  # noqa: ANN001
+def test_signing_in_never_leads_off_the_site(app_factory, target) -> None:
     client = app_factory()
     page = client.get("/login", params={"next": target})
     assert 'name="next" value="/queue"' in page.text

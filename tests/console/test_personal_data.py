@@ -13,7 +13,7 @@ PERSONAL = "I've written to jane.doe@example.com about card 4111 1111 1111 1111"
 
 def test_an_agent_reply_reaches_the_customer_whole_and_is_stored_masked(
     app_factory, console_store, rasa
-) -> None:  # noqa: ANN001
+) -> None:
     client = app_factory()
     csrf = sign_in(client, "agent")
     escalate(console_store, "pd1")
@@ -26,7 +26,7 @@ def test_an_agent_reply_reaches_the_customer_whole_and_is_stored_masked(
     assert "jane.doe" not in stored and "4111" not in stored and "I've written to" in stored
 
 
-def test_a_better_answer_is_stored_and_exported_masked(app_factory, console_store) -> None:  # noqa: ANN001
+def test_a_better_answer_is_stored_and_exported_masked(app_factory, console_store) -> None:
     client = app_factory()
     csrf = sign_in(client, "supervisor")
     turn_id = escalate(console_store, "pd2")

@@ -82,7 +82,7 @@ PAGES = {
 
 
 @pytest.mark.parametrize(("path", "role"), PAGES.items())
-def test_pages_need_a_session_and_the_role(app_factory, console_store, path, role) -> None:  # noqa: ANN001
+def test_pages_need_a_session_and_the_role(app_factory, console_store, path, role) -> None:
     escalate(console_store, "c1")
     stranger = app_factory()
     response = stranger.get(path)
@@ -161,7 +161,7 @@ def test_next_parameter_cannot_redirect_elsewhere(app_factory) -> None:
     assert 'name="next" value="/queue"' in page.text
 
 
-def test_a_database_outage_is_a_503_page_not_a_crash(tmp_path) -> None:  # noqa: ANN001
+def test_a_database_outage_is_a_503_page_not_a_crash(tmp_path) -> None:
     from starlette.testclient import TestClient
 
     from gapdesk.storage.store import Store, make_engine

@@ -126,7 +126,7 @@ def test_labels_are_stored_and_exported(app_factory, console_store) -> None:
 
 def test_only_a_claimed_conversation_can_be_answered_or_released(
     app_factory, console_store, rasa
-) -> None:  # noqa: ANN001
+) -> None:
     escalate(console_store, "c7")
     client = app_factory()
     csrf = sign_in(client, "supervisor")
@@ -142,7 +142,7 @@ def test_only_a_claimed_conversation_can_be_answered_or_released(
 
 def test_agents_claim_the_queue_supervisors_also_take_over_the_bot(
     app_factory, console_store, rasa
-) -> None:  # noqa: ANN001
+) -> None:
     escalate(console_store, "c8", decision="answer")  # the bot is still answering
     agent, supervisor = app_factory(), app_factory()
     agent_csrf, supervisor_csrf = sign_in(agent, "agent"), sign_in(supervisor, "supervisor")
@@ -153,7 +153,7 @@ def test_agents_claim_the_queue_supervisors_also_take_over_the_bot(
     assert rasa.events["c8"] == [{"event": "pause"}]
 
 
-def test_rasa_down_leaves_claims_and_hand_backs_undone(app_factory, console_store, rasa) -> None:  # noqa: ANN001
+def test_rasa_down_leaves_claims_and_hand_backs_undone(app_factory, console_store, rasa) -> None:
     escalate(console_store, "c9", decision="answer")
     escalate(console_store, "c10")
     client = app_factory()
@@ -173,7 +173,7 @@ def test_rasa_down_leaves_claims_and_hand_backs_undone(app_factory, console_stor
 
 def test_replies_to_a_channel_that_cannot_receive_them_are_refused(
     app_factory, console_store, rasa
-) -> None:  # noqa: ANN001
+) -> None:
     escalate(console_store, "c11")
     with console_store.session() as session:
         session.get(Conversation, "c11").channel = "rest"  # type: ignore[union-attr]
@@ -186,7 +186,7 @@ def test_replies_to_a_channel_that_cannot_receive_them_are_refused(
     assert rasa.events == {}
 
 
-def test_a_late_escalation_does_not_take_a_claimed_conversation(console_store) -> None:  # noqa: ANN001
+def test_a_late_escalation_does_not_take_a_claimed_conversation(console_store) -> None:
     escalate(console_store, "c12")
     agent = ConsoleUser("agent", "Agent Person", "agent", "t")
     assert casework.claim(console_store, "c12", agent, lambda: None).won
@@ -201,7 +201,7 @@ def test_a_late_escalation_does_not_take_a_claimed_conversation(console_store) -
 
 def test_search_finds_conversations_in_any_state_by_any_message(
     app_factory, console_store, rasa
-) -> None:  # noqa: ANN001
+) -> None:
     escalate(console_store, "c13", text="my refund of 100% is late")  # escalated
     escalate(console_store, "c14", text="where is my card", decision="answer")
     client = app_factory()
@@ -220,7 +220,7 @@ def test_search_finds_conversations_in_any_state_by_any_message(
     assert "/conversations/c13" in page.text and "Conversations mentioning" in page.text
 
 
-def test_a_supervisor_takes_a_conversation_from_its_owner(app_factory, console_store, rasa) -> None:  # noqa: ANN001
+def test_a_supervisor_takes_a_conversation_from_its_owner(app_factory, console_store, rasa) -> None:
     escalate(console_store, "c15")
     agent, supervisor, other = app_factory(), app_factory(), app_factory()
     agent_csrf = sign_in(agent, "agent")
@@ -244,7 +244,7 @@ def test_a_supervisor_takes_a_conversation_from_its_owner(app_factory, console_s
         assert event is not None and event.detail == {"taken_from": "agent"}
 
 
-def test_an_unscored_turn_shows_without_a_gap(app_factory, console_store, rasa) -> None:  # noqa: ANN001
+def test_an_unscored_turn_shows_without_a_gap(app_factory, console_store, rasa) -> None:
     console_store.apply(
         new_record("turn", "c17", channel="socketio", message_id="m-c17", customer_text="a human",
                    intent="request_human", confidence=1.0, decision="escalate",
@@ -257,7 +257,7 @@ def test_an_unscored_turn_shows_without_a_gap(app_factory, console_store, rasa) 
     assert page.status_code == 200 and 'gap <strong class="gap">–</strong>' in page.text
 
 
-def test_each_scored_turn_shows_its_verdict(app_factory, console_store, rasa) -> None:  # noqa: ANN001
+def test_each_scored_turn_shows_its_verdict(app_factory, console_store, rasa) -> None:
     turn_id = escalate(console_store, "c16")
     rasa.events["c16"] = [
         {"event": "user", "text": "where is my refund?", "message_id": "m-c16", "timestamp": 1}

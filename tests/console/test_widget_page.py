@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-def test_the_page_names_the_business_of_the_knowledge_base(app_factory) -> None:  # noqa: ANN001
+def test_the_page_names_the_business_of_the_knowledge_base(app_factory) -> None:
     client = app_factory()
     page = client.get("/")
     business = client.app.state.knowledge_base.business

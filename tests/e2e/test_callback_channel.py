@@ -26,7 +26,7 @@ def integration() -> Iterator[tuple[str, queue.Queue[dict[str, Any]]]]:
     received: queue.Queue[dict[str, Any]] = queue.Queue()
 
     class Receiver(QuietHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length") or 0))
             received.put(json.loads(body))
             self.send_response(200)
@@ -50,7 +50,7 @@ def next_text(received: queue.Queue[dict[str, Any]], containing: str) -> str:
     raise AssertionError(f"no callback with {containing!r}; received {seen}")
 
 
-def test_agent_replies_reach_a_callback_customer(start_bot, integration) -> None:  # noqa: ANN001
+def test_agent_replies_reach_a_callback_customer(start_bot, integration) -> None:
     url, received = integration
     bot = start_bot(callback_url=url)
     create_user(bot.store, "cara", PASSWORD, "agent", display_name="Cara")

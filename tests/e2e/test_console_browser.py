@@ -24,7 +24,7 @@ def sign_in(agent: BrowserPage, bot: RunningBot, username: str) -> None:
     page.wait_for_url("**/queue")
 
 
-def test_takeover_reply_answer_and_hand_back(bot: RunningBot, open_page) -> None:  # noqa: ANN001
+def test_takeover_reply_answer_and_hand_back(bot: RunningBot, open_page) -> None:
     create_user(bot.store, "dana", PASSWORD, "agent", display_name="Dana")
     agent, customer = open_page(), open_page(viewport=PHONE)
     sign_in(agent, bot, "dana")

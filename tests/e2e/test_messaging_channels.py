@@ -104,7 +104,7 @@ def telegram() -> Iterator[tuple[str, FakeTelegram]]:
     fake = FakeTelegram()
 
     class Handler(QuietHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
             token, _, method = self.path.removeprefix("/bot").partition("/")
             params = dict(parse_qsl(body))  # aiogram posts form fields

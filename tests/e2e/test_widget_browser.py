@@ -38,7 +38,7 @@ def wait_for_bot_text(browser_page: BrowserPage, text: str) -> None:
 
 def test_a_customer_rates_an_answer_down_with_a_reason(
     bot: RunningBot, open_page, wait_for_rows
-) -> None:  # noqa: ANN001
+) -> None:
     browser_page = open_page(viewport=PHONE)
     page = browser_page.page
     open_widget(browser_page, bot)

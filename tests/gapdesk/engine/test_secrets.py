@@ -14,7 +14,7 @@ from gapmodel.errors import ConfigurationError
 @pytest.mark.parametrize("make", [jwt_secret, webhook_token])
 def test_a_generated_secret_is_made_once_and_readable_only_by_its_owner(
     tmp_path: Path, make
-) -> None:  # noqa: ANN001
+) -> None:
     first = make("", tmp_path)
     assert len(first) >= 32 and make("", tmp_path) == first
     [kept] = list(tmp_path.iterdir())
@@ -22,7 +22,7 @@ def test_a_generated_secret_is_made_once_and_readable_only_by_its_owner(
 
 
 @pytest.mark.parametrize("make", [jwt_secret, webhook_token])
-def test_a_configured_secret_wins_but_a_short_one_is_refused(tmp_path: Path, make) -> None:  # noqa: ANN001
+def test_a_configured_secret_wins_but_a_short_one_is_refused(tmp_path: Path, make) -> None:
     assert make("x" * 32, tmp_path) == "x" * 32
     with pytest.raises(ConfigurationError, match="at least 32 characters"):
         make("short", tmp_path)
