@@ -65,13 +65,12 @@ def files_hash(paths: Sequence[Path]) -> str:
     return data_hash(*(str(p).encode() + b"\0" + p.read_bytes() for p in paths))[:12]
 
 
-def gap_model_code_hash() -> str:
-    """Hash of every source file of the installed ``gapmodel`` package.
+def gap_model_code_hash(package: Path = Path(gapmodel.__file__).parent) -> str:
+    """Hash of every source file of the ``gapmodel`` package (the installed one).
 
     The whole package, not a list of file names: a module added, moved or renamed
     changes the key as surely as an edited one.
     """
-    package = Path(gapmodel.__file__).parent
     sources = sorted(package.rglob("*.py"))
     return data_hash(
         *(str(p.relative_to(package)).encode() + b"\0" + p.read_bytes() for p in sources)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import sys
+import types
 from pathlib import Path
 
 import joblib
@@ -132,6 +134,25 @@ def test_loading_a_model_of_another_version_says_to_retrain(tmp_path: Path) -> N
     joblib.dump(model, tmp_path / "old.joblib")  # saved without the format of this code
     with pytest.raises(ModelNotTrainedError, match="another version"):
         GapModel.load(tmp_path / "old.joblib")
+
+
+def test_a_model_saved_by_the_old_layout_says_to_retrain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files saved before the model classes moved pickle ``gapmodel.scorer.GapModel``."""
+    old_module = types.ModuleType("gapmodel.scorer")
+
+    class OldGapModel:  # what gapmodel/scorer.py defined, as far as pickle cares
+        pass
+
+    OldGapModel.__module__, OldGapModel.__qualname__ = "gapmodel.scorer", "GapModel"
+    old_module.GapModel = OldGapModel  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "gapmodel.scorer", old_module)
+    joblib.dump(OldGapModel(), tmp_path / "gap-old.joblib")
+    monkeypatch.delitem(sys.modules, "gapmodel.scorer")  # the module is gone, as after the move
+
+    with pytest.raises(ModelNotTrainedError, match="another version of gapdesk.*gapdesk train"):
+        GapModel.load(tmp_path / "gap-old.joblib")
 
 
 def test_a_model_that_read_with_another_spacy_pipeline_says_to_retrain(tmp_path: Path) -> None:
