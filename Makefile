@@ -1,5 +1,5 @@
-# gapdesk: `make run` starts the bot, `make test` runs every test.
-# Both install and train whatever is missing first, and nothing else.
+# gapdesk: `make run` starts the bot, `make test` runs every test, `make check` is the
+# fast gate (lint, types, layers, unit tests). Each installs what it needs first.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -11,6 +11,9 @@ PIP_QUIET := --quiet --disable-pip-version-check
 PIP_FILTER := grep -v "is ignored: it is neither a file nor a directory" || true
 
 # Rasa 3.6 needs CPython 3.10: GAPDESK_PYTHON310, else python3.10 on PATH, else pyenv's.
+# $(call find_python,310,3.10) tries "$GAPDESK_PYTHON310", "python3.10" and
+# "$(pyenv prefix 3.10)/bin/python" in turn, and prints the first whose version is
+# (3, 10) ($(subst .,$(comma),3.10) writes the tuple "3,10").
 define find_python
 for candidate in "$${GAPDESK_PYTHON$(1):-}" "python$(2)" "$$(pyenv prefix $(2) 2>/dev/null | head -n1)/bin/python"; do \
   if [ -n "$$candidate" ] && "$$candidate" -c 'import sys; assert sys.version_info[:2] == ($(subst .,$(comma),$(2)))' 2>/dev/null; then \
@@ -20,16 +23,18 @@ echo "gapdesk: CPython $(2) not found. Install it (e.g. 'pyenv install $(2)') or
 endef
 comma := ,
 
-.PHONY: help install browser train run test lint bench clean
+.PHONY: help install browser train run check test bench clean reset
 OOS := data/datasets/banking77_oos
 BITEXT := data/datasets/bitext_customer_support/bitext_customer_support_4514.csv
 SHOP := var/benchmark/bitext_held_out
 
 help:
 	@echo "make run    install, train what changed, start Rasa, actions and the console (Ctrl-C stops)"
-	@echo "make test   install, train what changed, run the whole test suite"
+	@echo "make check  the fast gate: ruff, formatting, mypy, the layer contract, unit tests (.venv only)"
+	@echo "make test   make check, then install, train what changed and run every other test"
 	@echo "make bench  the bot's figures and the gap benchmark (reports under var/)"
-	@echo "make lint   ruff + mypy"
+	@echo "make clean  delete the environments, node_modules and trained models (keeps var/)"
+	@echo "make reset  delete var/: the SQLite database, conversations, accounts, secrets (asks first)"
 
 $(RASA_VENV)/.installed: bot/requirements.txt
 	@python=$$($(call find_python,310,3.10)); \
@@ -77,8 +82,18 @@ run: train
 	@$(VENV)/bin/gapdesk demo seed
 	@exec $(VENV)/bin/gapdesk up
 
-test: train browser
-	@$(VENV)/bin/python -m pytest
+# The fast gate needs only .venv: no Rasa environment, no widget, no trained bot.
+UNIT := not e2e and not rasa_env
+check: $(VENV)/.installed
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/mypy gapmodel gapdesk actions console
+	@$(VENV)/bin/python -m pytest -q tests/test_layers.py
+	@$(VENV)/bin/python -m pytest -m "$(UNIT)" --ignore=tests/test_layers.py
+
+# Everything: the gate first, then the tests that need Rasa, the trained bot or a browser.
+test: check train browser
+	@$(VENV)/bin/python -m pytest -m "not ($(UNIT))"
 
 bench: train
 	@$(VENV)/bin/gapdesk figures
@@ -95,9 +110,11 @@ bench: train
 	@for report in banking77_oos banking77_oos_no_own_oos bitext bitext_no_own_oos; do \
 	  echo "### $$report"; cat var/benchmark/$$report/report.md; done
 
-lint: install
-	@$(VENV)/bin/ruff check gapmodel actions console tests
-	@$(VENV)/bin/mypy gapmodel actions console
-
+# Rebuildable things only: var/ holds the database, Rasa's trackers and the secrets.
 clean:
-	rm -rf $(VENV) $(RASA_VENV) console/node_modules models var
+	rm -rf $(VENV) $(RASA_VENV) console/node_modules models
+
+reset:
+	@read -r -p "Delete var/ (the SQLite database with conversations and console accounts, Rasa's trackers, generated secrets)? Type yes: " answer; \
+	  [ "$$answer" = yes ] || { echo "kept var/"; exit 1; }
+	rm -rf var

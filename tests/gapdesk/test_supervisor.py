@@ -99,6 +99,7 @@ print(json.dumps(results))
 """
 
 
+@pytest.mark.rasa_env
 def test_rasa_reads_the_credentials_and_locks_in_redis(redis_available: None) -> None:
     """Rasa's own RedisLockStore, fed through bot/endpoints.yml, against the local Redis.
 

@@ -147,6 +147,7 @@ def test_rasa_starts_with_the_written_file_and_gets_the_secrets_in_its_environme
     assert not any(secret in " ".join(rasa.command) for secret in SECRETS)
 
 
+@pytest.mark.rasa_env
 def test_rasa_reads_the_placeholders_from_its_environment(tmp_path: Path) -> None:
     """Rasa's own reader fills the written file from the environment."""
     rasa_python = ROOT / ".venv-rasa" / "bin" / "python"
