@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from gapdesk.policy import decide_turn
-from gapdesk.settings import Settings
 from gapmodel.costs import Costs
 from gapmodel.decision import (
     ANSWER,
@@ -190,73 +186,6 @@ def test_a_score_without_the_models_hit_rate_uses_the_default_estimate() -> None
     assert decision.action == CLARIFY
 
 
-def _settings(tmp_path: Path, costs_yaml: str | None) -> Settings:
-    path = tmp_path / "costs.yml"
-    if costs_yaml is not None:
-        path.write_text(costs_yaml, encoding="utf-8")
-    return Settings(
-        cost_missed_gap=10.0, cost_handoff=20.0, cost_clarification=3.0, intent_costs_file=str(path)
-    )
-
-
-def test_per_intent_costs_override_the_settings_for_that_intent_only(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, "lost_or_stolen_card:\n  missed_gap: 100\n")
-    for intent, expected in (("lost_or_stolen_card", CLARIFY), ("card_arrival", ANSWER)):
-        decision = decide_turn(_score(0.3, intent=intent), "my card", [], 0, True, settings)
-        assert decision.action == expected, intent
-        # The reasons say when the topic's own costs, not the usual ones, decided.
-        assert (DecisionReason.TOPIC_COSTS in decision.reasons) == (intent == "lost_or_stolen_card")
-
-
-def test_topic_costs_are_no_reason_when_repeated_doubt_escalates_anyway(tmp_path: Path) -> None:
-    # At 0.6 the usual costs clarify and the topic's (cheap hand-overs) escalate; but a
-    # doubt repeated escalates either way, so the topic's costs decided nothing.
-    settings = _settings(tmp_path, "lost_or_stolen_card:\n  handoff: 1\n")
-    decision = decide_turn(_score(0.6, intent="lost_or_stolen_card"), "card", [], 2, True, settings)
-    assert decision.action == ESCALATE
-    assert DecisionReason.TOPIC_COSTS not in decision.reasons
-
-
-def test_topic_costs_are_no_reason_when_the_usual_costs_agree(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, "lost_or_stolen_card:\n  missed_gap: 11\n")
-    decision = decide_turn(_score(0.9, intent="lost_or_stolen_card"), "card", [], 0, True, settings)
-    assert decision == Decision(ESCALATE, [DecisionReason.HIGH_GAP])
-
-
-def test_a_missing_per_intent_costs_file_means_no_overrides(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, None)
-    decision = decide_turn(_score(0.3, intent="card_arrival"), "my card", [], 0, True, settings)
-    assert decision.action == ANSWER
-
-
-@pytest.mark.parametrize(
-    "costs_yaml",
-    ["- a list\n", "card_arrival:\n  misssed_gap: 5\n", "card_arrival: {handoff: -1}\n"],
-)
-def test_a_malformed_per_intent_costs_file_is_a_configuration_error(
-    tmp_path: Path, costs_yaml: str
-) -> None:
-    from gapdesk.policy import intent_overrides
-    from gapmodel.errors import ConfigurationError
-
-    settings = _settings(tmp_path, costs_yaml)
-    with pytest.raises(ConfigurationError, match="costs"):  # what `gapdesk up` checks
-        intent_overrides(Path(settings.intent_costs_file))
-    # ... and a file broken while the bot runs: the default costs, not a crash
-    decision = decide_turn(_score(0.3, intent="card_arrival"), "my card", [], 0, True, settings)
-    assert decision.action == ANSWER
-
-
-def test_the_default_costs_keep_the_earlier_thresholds_for_a_typical_hit_rate() -> None:
-    # A hit rate like the bank bot's (0.6-0.7): clarify from ~0.45, escalate from ~0.73.
-    settings = Settings()
-    actions = [
-        decide_turn(_score(p, hit_rate=0.68), "where is my card", [], 0, True, settings).action
-        for p in (0.40, 0.46, 0.70, 0.76)
-    ]
-    assert actions == [ANSWER, CLARIFY, CLARIFY, ESCALATE]
-
-
 def test_middle_gap_after_repeated_failures_escalates() -> None:
     decision = _decide(0.5, ConversationSignals(failures=MAX_FAILURES))
     assert decision == Decision(
@@ -314,21 +243,3 @@ def test_banking_questions_that_mention_people_are_not_requests_for_one(text: st
 
 def test_repeating_a_short_reply_is_not_a_rephrase() -> None:
     assert not read_signals("thanks", ["thanks"], 0).rephrased
-
-
-def test_a_broken_costs_file_is_read_and_reported_once_per_version(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from gapdesk import policy as costs
-
-    settings = _settings(tmp_path, "card_arrival: {handoff: -1}\n")
-    parses = []
-    real_parse = costs._parse_overrides
-    monkeypatch.setattr(costs, "_parse_overrides", lambda p: parses.append(p) or real_parse(p))
-    costs._read_overrides.cache_clear()
-    costs._warn_broken.cache_clear()
-    with caplog.at_level("ERROR", logger="gapdesk.policy"):
-        for _ in range(5):
-            decide_turn(_score(0.3, intent="card_arrival"), "my card", [], 0, True, settings)
-    assert len(parses) == 1
-    assert len([r for r in caplog.records if "default costs" in r.getMessage()]) == 1
