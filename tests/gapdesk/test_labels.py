@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from gapdesk.cli import commands as cli_commands
+from gapdesk.cli import main
 from gapdesk.datasets import LabelledText, read_lines, read_rasa_nlu, write_rasa_nlu
 from gapdesk.labels import OUT_OF_SCOPE, apply_labels, export_labels, training_examples
-from gapdesk.settings import Settings
 from gapdesk.storage.migrate import upgrade
 from gapdesk.storage.models import Label, Turn
 from gapdesk.storage.recorder import new_record
@@ -121,15 +119,19 @@ def test_apply_leaves_no_empty_file_behind(store: Store, tmp_path: Path) -> None
 
 
 def test_the_command_says_what_it_wrote_and_skipped(
-    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store: Store,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     nlu, out_of_scope = tmp_path / "nlu", tmp_path / "out_of_scope"
     write_rasa_nlu({"card_arrival": ["my card has not arrived"]}, nlu / "bank.yml", "test")
     _labelled_turn(store, "where is my new card", "x", (True, "card_arrival"))
     _labelled_turn(store, "something odd", "x", (True, None))
-    args = argparse.Namespace(nlu=nlu, out_of_scope=out_of_scope)
-    settings = Settings(database_url=str(store.engine.url))
-    assert cli_commands._cmd_labels_apply(args, settings) == 0
+    monkeypatch.setenv("GAPDESK_DATABASE_URL", str(store.engine.url))
+    monkeypatch.chdir(tmp_path)  # so no .env of the working directory is read
+    argv = ["labels", "apply", "--nlu", str(nlu), "--out-of-scope", str(out_of_scope)]
+    assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "1 NLU examples for 1 intents" in printed
     assert "skipped 1: a gap with no intent given" in printed

@@ -1,13 +1,13 @@
-"""Unit tests of gapdesk.cli.commands: stored text printed to a supervisor's terminal.
+"""Stored text printed to a supervisor's terminal: gapdesk.cli.terminal and its commands.
 
 Customers choose the text the CLI prints (their messages, their conversation id, and
 the reasons and briefs that quote them); none of it may reach the terminal as a
-control sequence. The commands run against a real SQLite store in tmp_path.
+control sequence. The commands run through ``main`` against a real SQLite store in
+tmp_path.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from collections.abc import Iterator
@@ -16,9 +16,8 @@ from typing import Any
 
 import pytest
 
-from gapdesk.cli import commands as cli_commands
+from gapdesk.cli import main
 from gapdesk.cli.terminal import terminal_json, terminal_text
-from gapdesk.settings import Settings
 from gapdesk.storage.migrate import upgrade
 from gapdesk.storage.models import Label, Turn
 from gapdesk.storage.recorder import new_record
@@ -35,8 +34,11 @@ UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A store holding one hostile conversation; ``main`` reads it from the environment."""
     url = f"sqlite:///{tmp_path / 'gapdesk.db'}"
+    monkeypatch.setenv("GAPDESK_DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)  # so no .env of the working directory is read
     upgrade(url)
     store = Store(make_engine(url))
     store.apply(
@@ -69,7 +71,7 @@ def settings(tmp_path: Path) -> Settings:
             gap_probability=0.6,
         )
     )
-    return Settings(database_url=url)
+    return url
 
 
 def _printed(capsys: pytest.CaptureFixture[str]) -> str:
@@ -115,10 +117,9 @@ def test_terminal_json_reads_back_the_same() -> None:
 
 
 def test_conversations_show_escapes_every_stored_field(
-    settings: Settings, capsys: pytest.CaptureFixture[str]
+    database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = argparse.Namespace(id=HOSTILE_ID, json=False)
-    assert cli_commands._cmd_conversations_show(args, settings) == 0
+    assert main(["conversations", "show", HOSTILE_ID]) == 0
     out = _printed(capsys)
     assert out.startswith("c\\x1b[31m1  [rest, escalated]")
     assert "customer: \\x1b[31mrefund\\x1b]0;pwned\\x07" in out
@@ -132,32 +133,29 @@ def test_conversations_show_escapes_every_stored_field(
 
 
 def test_conversations_show_json_keeps_the_exact_text(
-    settings: Settings, capsys: pytest.CaptureFixture[str]
+    database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = argparse.Namespace(id=HOSTILE_ID, json=True)
-    assert cli_commands._cmd_conversations_show(args, settings) == 0
+    assert main(["conversations", "show", HOSTILE_ID, "--json"]) == 0
     shown = json.loads(_printed(capsys))
     assert shown["turns"][0]["customer_text"].startswith(f"{RED}refund{TITLE}")
     assert shown["turns"][0]["answer_text"] == f"Which topic?{RLO}evil"
 
 
 def test_conversations_list_escapes_the_id(
-    settings: Settings, capsys: pytest.CaptureFixture[str]
+    database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = argparse.Namespace(status=None, limit=20)
-    assert cli_commands._cmd_conversations_list(args, settings) == 0
+    assert main(["conversations", "list"]) == 0
     assert "c\\x1b[31m1" in _printed(capsys)
 
 
 def test_labels_export_to_stdout_is_safe_and_reads_back_the_same(
-    settings: Settings, capsys: pytest.CaptureFixture[str]
+    database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    store = Store(make_engine(settings.database_url))
+    store = Store(make_engine(database_url))
     with store.session() as session:
         turn_id = session.query(Turn.id).scalar()
         session.add(Label(turn_id=turn_id, author="sup", is_gap=True, ideal_answer=CSI_C1))
-    args = argparse.Namespace(format="jsonl", out=None)
-    assert cli_commands._cmd_labels_export(args, settings) == 0
+    assert main(["labels", "export"]) == 0
     [row] = [json.loads(line) for line in _printed(capsys).splitlines()]
     assert row["ideal_answer"] == CSI_C1
     assert row["text"].startswith(f"{RED}refund")
@@ -174,7 +172,7 @@ class _FakeRasa:
 
 
 def test_chat_escapes_the_bots_replies(
-    settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     typed: Iterator[str] = iter(["where is my transfer"])
 
@@ -184,9 +182,9 @@ def test_chat_escapes_the_bots_replies(
         except StopIteration:
             raise EOFError from None
 
-    monkeypatch.setattr(cli_commands, "_client", lambda settings: _FakeRasa())
+    monkeypatch.setattr("gapdesk.cli.chat.rasa_client", lambda settings: _FakeRasa())
     monkeypatch.setattr("builtins.input", type_line)
-    assert cli_commands._cmd_chat(argparse.Namespace(id="cli-test"), settings) == 0
+    assert main(["chat", "--id", "cli-test"]) == 0
     out = _printed(capsys)
     assert "bot> Transfer \\x1b[31mTR-1 found.\n     Anything else?" in out
     assert "[1] Yes\\x1b]0;pwned\\x07  (type /affirm\\x9b2J)" in out
