@@ -1,6 +1,7 @@
 """The console's web application: ``create_app`` wires pages, assets and services.
 
-Run it with ``gapdesk console`` (``make run`` starts it beside Rasa and the actions).
+``make run`` (``gapdesk up``) starts it beside Rasa and the actions; ``python -m console``
+runs it alone.
 """
 
 from __future__ import annotations

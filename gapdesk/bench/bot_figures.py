@@ -33,6 +33,7 @@ import httpx
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from gapdesk.bench.report import p50_p99, write_report
 from gapdesk.datasets import LabelledText, read_labelled
 from gapdesk.engine import rasa
 from gapdesk.engine.client import RasaClient
@@ -44,6 +45,7 @@ from gapdesk.storage.migrate import upgrade
 from gapdesk.supervisor import build_services, free_ports, running
 from gapdesk.training import read_predictions, write_messages
 from gapmodel.decision import ANSWER, ESCALATE
+from gapmodel.errors import EngineError
 from gapmodel.fitting import Prediction
 from gapmodel.knowledge import KnowledgeBase
 from gapmodel.model import GapModel
@@ -251,10 +253,7 @@ def turn_latency(project: Project, settings: Settings, work: Path, turns: int) -
                 client.say(f"bench-{name}-{index}", text, connection)
                 timings[name].append((time.perf_counter() - started) * 1000)
     result: dict[str, Any] = {
-        name: {
-            "p50_ms": round(float(np.percentile(values, 50)), 1),
-            "p99_ms": round(float(np.percentile(values, 99)), 1),
-        }
+        name: dict(zip(("p50_ms", "p99_ms"), p50_p99(values, digits=1), strict=True))
         for name, values in timings.items()
     }
     result["turns"] = len(texts)
@@ -268,8 +267,7 @@ def run(settings: Settings, out: Path, turns: int, with_training: bool) -> dict[
     project = Project()
     current = current_models(settings.models_path)
     if not current:
-        raise SystemExit("no trained bot: run `gapdesk train` first")
-    out.mkdir(parents=True, exist_ok=True)
+        raise EngineError("no trained bot: run `gapdesk train` (or `make run`)")
     report: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}}
     with tempfile.TemporaryDirectory(prefix="gapdesk-figures-") as tmp:
         work = Path(tmp)
@@ -283,8 +281,7 @@ def run(settings: Settings, out: Path, turns: int, with_training: bool) -> dict[
         report["latency"] = turn_latency(project, settings, work, turns)
         if with_training:
             report["training"] = training_time(work / "training")
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", "utf-8")
-    (out / "report.md").write_text(markdown(report), "utf-8")
+    write_report(out, report, markdown(report))
     return report
 
 

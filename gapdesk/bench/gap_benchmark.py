@@ -13,7 +13,6 @@ FallbackClassifier(0.3, ambiguity 0.1) decision is reported beside them.
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 import time
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from gapdesk.bench.report import p50_p99, write_report
 from gapdesk.datasets import LabelledText, group_by_label, read_labelled, read_lines
 from gapdesk.engine import rasa
 from gapdesk.training import UNKNOWN_INTENT_SHARE, read_predictions, write_messages
@@ -105,10 +105,8 @@ def _latency(model: GapModel, inputs: list[Any]) -> dict[str, float]:
             started = time.perf_counter()
             model.score(item)
             timings.append((time.perf_counter() - started) * 1000)
-    return {
-        "p50": round(float(np.percentile(timings, 50)), 2),
-        "p99": round(float(np.percentile(timings, 99)), 2),
-    }
+    p50, p99 = p50_p99(timings, digits=2)
+    return {"p50": p50, "p99": p99}
 
 
 def run(
@@ -175,9 +173,7 @@ def run(
     if out is not None:
         from gapdesk.bench.plots import write_plots
 
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", "utf-8")
-        (out / "report.md").write_text(markdown(report), "utf-8")
+        write_report(out, report, markdown(report))
         write_plots(out, y, {"gap model": gap_probability, "1 - NLU confidence": confidence_gap})
     return report
 
