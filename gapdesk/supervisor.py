@@ -162,10 +162,9 @@ def build_services(
         }
     )
     env.update(lock_store_env(settings.lock_store_url, settings.lock_store_prefix))
-    if settings.tracker_store_url.startswith("sqlite:///"):
-        Path(settings.tracker_store_url.removeprefix("sqlite:///")).parent.mkdir(
-            parents=True, exist_ok=True
-        )
+    from gapdesk.storage.store import make_sqlite_folder  # SQLAlchemy: only when starting
+
+    make_sqlite_folder(settings.tracker_store_url)  # Rasa's own SQLite file
     actions = Service(
         "action server",
         [sys.executable, "-m", "rasa_sdk", "--actions", "actions",

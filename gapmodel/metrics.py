@@ -14,15 +14,32 @@ FALLBACK_THRESHOLD = 0.3
 AMBIGUITY_THRESHOLD = 0.1
 
 
-def expected_calibration_error(y: np.ndarray, probability: np.ndarray, bins: int = 10) -> float:
-    """Mean |observed gap rate - predicted probability| over equal-width bins, by weight."""
+def calibration_bins(
+    y: np.ndarray, probability: np.ndarray, bins: int = 10
+) -> list[tuple[float, float, float]]:
+    """(share of messages, mean predicted probability, observed gap rate) of each
+    non-empty equal-width probability bin, lowest first."""
     edges = np.linspace(0, 1, bins + 1)
     which = np.clip(np.digitize(probability, edges[1:-1]), 0, bins - 1)
-    error = 0.0
+    found = []
     for b in range(bins):
         members = which == b
         if members.any():
-            error += members.mean() * abs(y[members].mean() - probability[members].mean())
+            found.append(
+                (
+                    float(members.mean()),
+                    float(probability[members].mean()),
+                    float(y[members].mean()),
+                )
+            )
+    return found
+
+
+def expected_calibration_error(y: np.ndarray, probability: np.ndarray, bins: int = 10) -> float:
+    """Mean |observed gap rate - predicted probability| over equal-width bins, by weight."""
+    error = 0.0
+    for weight, predicted, observed in calibration_bins(y, probability, bins):
+        error += weight * abs(observed - predicted)
     return float(error)
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gapmodel.metrics import calibration_bins
+
 
 def write_plots(out: Path, y: np.ndarray, scores: dict[str, np.ndarray]) -> None:
     import matplotlib
@@ -18,11 +20,8 @@ def write_plots(out: Path, y: np.ndarray, scores: dict[str, np.ndarray]) -> None
     for name, score in scores.items():
         fpr, tpr, _ = roc_curve(y, score)
         roc.plot(fpr, tpr, label=name)
-        edges = np.linspace(0, 1, 11)
-        which = np.clip(np.digitize(score, edges[1:-1]), 0, 9)
-        centres = [score[which == b].mean() for b in range(10) if (which == b).any()]
-        observed = [y[which == b].mean() for b in range(10) if (which == b).any()]
-        reliability.plot(centres, observed, marker="o", label=name)
+        bins = calibration_bins(y, score)  # the bins of the report's calibration error
+        reliability.plot([b[1] for b in bins], [b[2] for b in bins], marker="o", label=name)
     roc.plot([0, 1], [0, 1], color="grey", linewidth=0.5)
     roc.set(title="Finding gaps (ROC)", xlabel="false alarm rate", ylabel="gaps caught")
     reliability.plot([0, 1], [0, 1], color="grey", linewidth=0.5)

@@ -30,10 +30,15 @@ from gapmodel.errors import StorageError, TransientStorageError
 _TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get their folder and foreign keys."""
+def make_sqlite_folder(url: str) -> None:
+    """Create the folder of an SQLite file URL (nothing for other databases)."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite files get their folder and foreign keys."""
+    make_sqlite_folder(url)
     engine = create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
 
@@ -48,7 +53,11 @@ def make_engine(url: str) -> Engine:
 
 
 class Store:
-    """All database access of gapdesk goes through here."""
+    """Sessions on gapdesk's database, and the recorder's writes and the CLI's reads.
+
+    Other modules that own a piece of the schema (accounts, labels, the console's
+    casework and review, the demo bank) query through ``Store.session()`` themselves.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
