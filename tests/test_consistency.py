@@ -9,7 +9,6 @@ from rasa_sdk.executor import ActionExecutor
 
 from gapdesk.datasets import read_rasa_nlu
 from gapdesk.ratings import FEEDBACK_INTENT
-from gapdesk.settings import Settings
 from gapmodel.knowledge import KnowledgeBase
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,20 +75,6 @@ def test_every_gap_answered_intent_has_an_answer_and_every_answer_a_rule() -> No
 def test_knowledge_base_titles_fit_on_a_button() -> None:
     kb = KnowledgeBase.load(ROOT / "data" / "knowledge_base")
     assert all(0 < len(a.title) <= 40 and a.text for a in kb.answers.values())
-
-
-def test_every_setting_is_documented_in_the_readme_with_its_default() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    rows = {
-        line.split("|")[1].strip(" `"): line
-        for line in readme.splitlines()
-        if line.startswith("| `GAPDESK_")
-    }
-    for name, default, _ in Settings.table():
-        assert name in rows, f"{name} is not in the README's settings table"
-        assert f"`{default}`" in rows[name] or (default == "" and "(empty)" in rows[name]), (
-            f"README gives the wrong default for {name}"
-        )
 
 
 def test_every_flow_an_answer_starts_is_a_form_of_the_domain() -> None:
