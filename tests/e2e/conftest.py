@@ -84,6 +84,7 @@ def stand_in_service(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.shutdown()
+        server.server_close()  # the listening socket too
 
 
 @pytest.fixture(scope="session")

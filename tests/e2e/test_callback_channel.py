@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from actions.answer import HUMAN_TEXT
 from gapdesk.accounts import create_user
 from tests.e2e.conftest import QuietHandler, stand_in_service
 from tests.e2e.test_console import PASSWORD, signed_in
+from tests.e2e.words import HUMAN_TEXT
 
 pytestmark = pytest.mark.e2e
 
@@ -50,11 +50,14 @@ def next_text(received: queue.Queue[dict[str, Any]], containing: str) -> str:
     raise AssertionError(f"no callback with {containing!r}; received {seen}")
 
 
-def test_agent_replies_reach_a_callback_customer(start_bot, integration) -> None:
+def test_agent_replies_reach_a_callback_customer(
+    start_bot, integration, request: pytest.FixtureRequest
+) -> None:
     url, received = integration
     bot = start_bot(callback_url=url)
     create_user(bot.store, "cara", PASSWORD, "agent", display_name="Cara")
     agent, csrf = signed_in(bot, "cara")
+    request.addfinalizer(agent.close)
 
     def customer_says(text: str, token: str = bot.client.webhook_token) -> int:
         response = httpx.post(

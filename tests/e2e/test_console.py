@@ -31,12 +31,14 @@ def signed_in(bot: RunningBot, username: str) -> tuple[httpx.Client, str]:
 
 
 def test_two_agents_claim_at_once_and_exactly_one_wins(
-    bot: RunningBot, conversation_id: str
+    bot: RunningBot, conversation_id: str, request: pytest.FixtureRequest
 ) -> None:
     for name in ("ana", "ben"):
         create_user(bot.store, name, PASSWORD, "agent")
     bot.say(conversation_id, "I want to speak to a human")
     agents = [signed_in(bot, "ana"), signed_in(bot, "ben")]
+    for client, _ in agents:
+        request.addfinalizer(client.close)
     queue = agents[0][0].get("/queue")
     assert f"/conversations/{conversation_id}" in queue.text
 
