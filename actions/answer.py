@@ -4,6 +4,9 @@
 it scores the NLU's reading of the message for its information gap, lets the decision
 policy choose answer / clarify / escalate, replies, and records the turn.
 ``action_escalate`` runs when the customer asks for a person.
+What the bot says is the domain's responses (``bot/domain/responses.yml``); the words
+of a clarification or a hand-over are also recorded with the turn, read from the domain
+Rasa sends with the call.
 """
 
 from __future__ import annotations
@@ -21,29 +24,14 @@ from actions.services import Services, get_services
 from gapdesk.briefs import build_brief
 from gapdesk.conversation import FAILURES_SLOT
 from gapdesk.policy import decide_turn
+from gapdesk.responses import Responses, button, of_domain, text
 from gapdesk.storage.recorder import new_record
 from gapmodel.decision import ANSWER, CLARIFY, ESCALATE, Decision, DecisionReason
-from gapmodel.knowledge import Answer, KnowledgeBase
+from gapmodel.knowledge import Answer
 from gapmodel.redaction import redact
 from gapmodel.types import GapInput, GapScore
 
-HUMAN_PAYLOAD = "/request_human"
-
-CLARIFY_TEXT = "I want to be sure I answer the right question. Did you mean one of these?"
-ESCALATE_TEXT = (
-    "I don't want to give you a wrong answer, so I'm handing this conversation to a "
-    "person from our team. They'll reply here shortly."
-)
-HUMAN_TEXT = "Of course. I'm bringing in a person from our team; they'll reply here shortly."
-_LEAVE_A_MESSAGE = (
-    "Nobody from our team is online right now, but leave your message here, with any "
-    "details, and a person will answer as soon as they're back."
-)
-ESCALATE_NOBODY_ONLINE_TEXT = (
-    "I don't want to give you a wrong answer, so I'm passing this conversation to a "
-    f"person from our team. {_LEAVE_A_MESSAGE}"
-)
-HUMAN_NOBODY_ONLINE_TEXT = f"Of course. {_LEAVE_A_MESSAGE}"
+HUMAN_PAYLOAD = "/request_human"  # the "Talk to a person" button (utter_no_idea)
 
 
 class ActionGapAnswer(SafeAction):
@@ -64,14 +52,14 @@ class ActionGapAnswer(SafeAction):
             if answer.start_flow:
                 events.append(FollowupAction(answer.start_flow))
         elif decision.action == ESCALATE:
-            reply = await hand_over_text(
-                services, DecisionReason.ASKED_FOR_HUMAN in decision.reasons
-            )
-            dispatcher.utter_message(text=reply)
+            asked = DecisionReason.ASKED_FOR_HUMAN in decision.reasons
+            name = await hand_over_response(services, asked)
+            reply = say(dispatcher, of_domain(domain), name, turn.channel)
             record = turn_record(turn, decision, score, answer, reply)
             events.append(ConversationPaused())
         else:
-            record = turn_record(turn, decision, score, answer, clarify(dispatcher, services, turn))
+            reply = clarify(dispatcher, of_domain(domain), services, turn)
+            record = turn_record(turn, decision, score, answer, reply)
         services.recorder.record(record)
         if decision.action == ESCALATE:
             record_escalation(services, turn, decision, score)
@@ -113,39 +101,61 @@ class ActionEscalate(SafeAction):
         services = get_services()
         turn = read_turn(tracker)
         decision = Decision(ESCALATE, [DecisionReason.ASKED_FOR_HUMAN])
-        reply = await hand_over_text(services, asked=True)
-        dispatcher.utter_message(text=reply)
+        name = await hand_over_response(services, asked=True)
+        reply = say(dispatcher, of_domain(domain), name, turn.channel)
         services.recorder.record(turn_record(turn, decision, None, None, reply))
         record_escalation(services, turn, decision, None)
         return [ConversationPaused()]
 
 
-async def hand_over_text(services: Services, asked: bool) -> str:
+async def hand_over_response(services: Services, asked: bool) -> str:
     """What the customer hears on hand-over: with nobody online, that they may leave a message.
 
     The conversation waits in the queue either way. When the database cannot say
     whether anybody is online, the usual words are used.
     """
-    if await services.agents_online() is False:
-        return HUMAN_NOBODY_ONLINE_TEXT if asked else ESCALATE_NOBODY_ONLINE_TEXT
-    return HUMAN_TEXT if asked else ESCALATE_TEXT
+    nobody_online = await services.agents_online() is False
+    if asked:
+        return "utter_hand_over_asked_nobody_online" if nobody_online else "utter_hand_over_asked"
+    return "utter_hand_over_nobody_online" if nobody_online else "utter_hand_over"
 
 
-def no_idea_text(knowledge_base: KnowledgeBase) -> str:
-    """What the bot says when it has no topic to offer: what it can help with instead."""
-    topics = knowledge_base.business.topics
-    offer = f"answer questions about {topics}, or " if topics else ""
-    return f"I'm not sure I can help with that. I can {offer}bring in a person."
+def say(
+    dispatcher: CollectingDispatcher,
+    responses: Responses,
+    name: str,
+    channel: str,
+    buttons: list[dict[str, Any]] | None = None,
+    **values: Any,
+) -> str:
+    """Send response ``name`` (``values`` fill its placeholders, ``buttons`` follow its
+    own); its words, recorded with the turn, are returned."""
+    words = text(responses, name, channel, **values)  # first: it fails on a bad domain
+    dispatcher.utter_message(response=name, buttons=buttons, **values)
+    return words
 
 
-def clarify(dispatcher: CollectingDispatcher, services: Services, turn: CurrentTurn) -> str:
-    """Offer the likeliest topics the bot can answer, and a person."""
+def clarify(
+    dispatcher: CollectingDispatcher, responses: Responses, services: Services, turn: CurrentTurn
+) -> str:
+    """Offer the likeliest topics the bot can answer, and a person.
+
+    With no topic to offer, the bot says what it can help with instead (the business's
+    topics, from the knowledge base) and offers the person alone.
+    """
     options = services.knowledge_base.clarification_options(turn.ranking)
+    if not options:
+        topics = services.knowledge_base.business.topics
+        if topics:
+            return say(
+                dispatcher, responses, "utter_no_idea_with_topics", turn.channel, topics=topics
+            )
+        return say(dispatcher, responses, "utter_no_idea", turn.channel)
     buttons = [{"title": a.title, "payload": f"/{a.intent}"} for a in options]
-    buttons.append({"title": "Talk to a person", "payload": HUMAN_PAYLOAD})
-    text = CLARIFY_TEXT if len(buttons) > 1 else no_idea_text(services.knowledge_base)
-    dispatcher.utter_message(text=text, buttons=buttons)
-    return text
+    # Rasa puts a response's own buttons before the action's: the person button, which
+    # comes last, is copied from utter_no_idea instead.
+    buttons.append(button(responses, "utter_no_idea", HUMAN_PAYLOAD, turn.channel))
+    return say(dispatcher, responses, "utter_clarify", turn.channel, buttons=buttons)
 
 
 def _stored_score(decision: Decision, score: GapScore | None) -> dict[str, Any] | None:

@@ -25,13 +25,10 @@ class ValidateFreezeCardForm(FormValidationAction):
     ) -> dict[str, Any]:
         digits = str(value or "").strip()
         if not _FOUR_DIGITS.match(digits):
-            dispatcher.utter_message(text="Please give just the last four digits of the card.")
+            dispatcher.utter_message(response="utter_card_not_four_digits")
             return {"card_last_four": None}
         if get_services().bank.card(digits) is None:
-            dispatcher.utter_message(
-                text=f"I can't find a card ending in {digits} on your account. "
-                "Please check the last four digits on the card or in the app."
-            )
+            dispatcher.utter_message(response="utter_card_not_found", card_last_four=digits)
             return {"card_last_four": None}
         return {"card_last_four": digits}
 
@@ -46,10 +43,7 @@ class ActionFreezeCard(SafeAction):
         digits = tracker.get_slot("card_last_four")
         if tracker.get_slot("freeze_confirmed") and digits:
             get_services().bank.freeze(digits)
-            dispatcher.utter_message(
-                text=f"Done: your card ending in {digits} is frozen and can't be used. "
-                "You can unfreeze it any time in the app under Cards > Manage card."
-            )
+            dispatcher.utter_message(response="utter_card_frozen", card_last_four=digits)
         else:
-            dispatcher.utter_message(text="OK, I haven't frozen anything.")
+            dispatcher.utter_message(response="utter_card_not_frozen")
         return [SlotSet("card_last_four", None), SlotSet("freeze_confirmed", None)]

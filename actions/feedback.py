@@ -1,9 +1,10 @@
 """Customers rating the bot: thumbs on each answer, 1-5 when the conversation ends.
 
 ``action_gap_answer`` sends its answers through :func:`send_answer`, which adds the
-rating buttons (``gapdesk/ratings.py`` builds them); ``action_record_feedback`` runs
-when one is clicked and records the rating. A rating is stored against the turn it
-rates, and so against that turn's answer and gap model version.
+rating buttons (their words are the domain's responses, their payloads come from
+``gapdesk/ratings.py``); ``action_record_feedback`` runs when one is clicked and
+records the rating. A rating is stored against the turn it rates, and so against that
+turn's answer and gap model version.
 """
 
 from __future__ import annotations
@@ -20,16 +21,18 @@ from actions.safety import SafeAction
 from actions.services import get_services
 from gapdesk.ratings import (
     ANSWER,
+    ASK_REASON,
     DOWN,
     ENTITY_PREFIX,
-    SATISFACTION_QUESTION,
+    RATE_ANSWER,
+    RATE_CONVERSATION,
     UP,
     Rating,
-    answer_buttons,
+    answer_payloads,
     parse_payload,
     read_rating,
-    reason_buttons,
-    satisfaction_buttons,
+    reason_payloads,
+    satisfaction_payloads,
 )
 from gapdesk.storage.recorder import new_record
 from gapmodel.knowledge import Answer
@@ -38,12 +41,6 @@ logger = logging.getLogger(__name__)
 
 # Answers that close a conversation: asked for 1-5 instead of thumbs.
 CLOSING_INTENTS = ("goodbye", "thanks")
-
-THANKS_TEXT = "Thanks for letting us know!"
-REASON_QUESTION = "Sorry that didn't help. What was wrong with it?"
-REASON_THANKS_TEXT = "Thank you: that helps us improve my answers."
-SATISFACTION_THANKS_TEXT = "Thank you for rating this conversation."
-NOT_RECORDED_TEXT = "Sorry, I can't record that rating."
 
 
 def send_answer(
@@ -61,11 +58,13 @@ def send_answer(
     elif answer.intent in CLOSING_INTENTS:
         dispatcher.utter_message(text=answer.text)
         if satisfaction_due(tracker):
-            dispatcher.utter_message(text=SATISFACTION_QUESTION, buttons=satisfaction_buttons())
+            dispatcher.utter_message(response=RATE_CONVERSATION, **satisfaction_payloads())
     elif not answer.offer_in_clarification:
         dispatcher.utter_message(text=answer.text)
     else:
-        dispatcher.utter_message(text=answer.text, buttons=answer_buttons(turn_uid))
+        dispatcher.utter_message(
+            response=RATE_ANSWER, answer=answer.text, **answer_payloads(turn_uid)
+        )
 
 
 def satisfaction_due(tracker: Tracker) -> bool:
@@ -91,7 +90,7 @@ class ActionRecordFeedback(SafeAction):
         # counts, so nobody can rate (or overwrite the rating of) someone else's answer.
         if rating is None or rating not in _offered_ratings(tracker):
             logger.info("conversation %s: ignored a rating it was not offered", tracker.sender_id)
-            dispatcher.utter_message(text=NOT_RECORDED_TEXT)
+            dispatcher.utter_message(response="utter_rating_not_recorded")
             return []
         get_services().recorder.record(
             new_record(
@@ -106,13 +105,13 @@ class ActionRecordFeedback(SafeAction):
             )
         )
         if rating.kind != ANSWER:
-            dispatcher.utter_message(text=SATISFACTION_THANKS_TEXT)
+            dispatcher.utter_message(response="utter_thanks_for_rating_conversation")
         elif rating.rating == UP:
-            dispatcher.utter_message(text=THANKS_TEXT)
+            dispatcher.utter_message(response="utter_thanks_for_rating")
         elif rating.rating == DOWN and rating.reason is None:
-            dispatcher.utter_message(text=REASON_QUESTION, buttons=reason_buttons(rating.rated))
+            dispatcher.utter_message(response=ASK_REASON, **reason_payloads(rating.rated))
         else:
-            dispatcher.utter_message(text=REASON_THANKS_TEXT)
+            dispatcher.utter_message(response="utter_thanks_for_reason")
         # The reply is the action's event (bot/policies.py reads an action followed by
         # no event at all as a failed one).
         return []

@@ -2,9 +2,10 @@
 
 Every gapdesk action subclasses :class:`SafeAction` and implements ``act``. A
 :class:`~gapmodel.errors.GapdeskError` (no trained model, bad configuration, ...) is
-logged with its context and the customer is told plainly that something went wrong;
-the conversation goes on. Anything else propagates to rasa-sdk, and Rasa's side
-(``bot/policies.py``) apologises for the failed action in the same words.
+logged with its context and the customer is told plainly that something went wrong
+(the response ``utter_service_unavailable``); the conversation goes on. Anything else
+propagates to rasa-sdk, and Rasa's side (``bot/policies.py``) apologises for the failed
+action with the same response.
 """
 
 from __future__ import annotations
@@ -24,10 +25,7 @@ from gapmodel.errors import GapdeskError
 
 logger = logging.getLogger(__name__)
 
-TECHNICAL_PROBLEM = (
-    "Sorry, I'm having a technical problem and can't answer right now. Please try again "
-    "in a few minutes; nothing you wrote has been lost."
-)
+APOLOGY = "utter_service_unavailable"
 
 
 class SafeAction(Action, metaclass=ABCMeta):
@@ -46,7 +44,7 @@ class SafeAction(Action, metaclass=ABCMeta):
             return await self.act(dispatcher, tracker, domain)
         except GapdeskError:
             logger.exception("%s failed for conversation %s", self.name(), tracker.sender_id)
-            dispatcher.utter_message(text=TECHNICAL_PROBLEM)
+            dispatcher.utter_message(response=APOLOGY)
             # An event, so that Rasa does not also treat the action as failed.
             failures = int(tracker.get_slot(FAILURES_SLOT) or 0) + 1
             return [SlotSet(FAILURES_SLOT, failures)]

@@ -13,11 +13,14 @@ from actions.safety import SafeAction
 from actions.services import get_services
 from gapdesk.demo.bank import normalise_reference
 
-STATUS_TEXT = {
-    "pending": "is on its way and should arrive by {expected_by:%d %B %Y}",
-    "completed": "was completed; the money reached the recipient on {expected_by:%d %B %Y}",
-    "returned": "was returned by the recipient's bank; the money is back in your account",
+# What the customer is told, by the transfer's status; any other status is named.
+STATUS_RESPONSES = {
+    "pending": "utter_transfer_pending",
+    "completed": "utter_transfer_completed",
+    "returned": "utter_transfer_returned",
 }
+OTHER_STATUS_RESPONSE = "utter_transfer_status"
+DATE_FORMAT = "%d %B %Y"  # {expected_by}: "01 December 2026"
 
 
 class ValidateTransferLookupForm(FormValidationAction):
@@ -29,12 +32,12 @@ class ValidateTransferLookupForm(FormValidationAction):
     ) -> dict[str, Any]:
         reference = normalise_reference(str(value or ""))
         if reference is None:
-            dispatcher.utter_message(
-                text="That doesn't look like a reference: it's TR- and six digits."
-            )
+            dispatcher.utter_message(response="utter_transfer_reference_invalid")
             return {"transfer_reference": None}
         if get_services().bank.transfer(reference) is None:
-            dispatcher.utter_message(text=f"I can't find a transfer with reference {reference}.")
+            dispatcher.utter_message(
+                response="utter_transfer_not_found", transfer_reference=reference
+            )
             return {"transfer_reference": None}
         return {"transfer_reference": reference}
 
@@ -49,11 +52,16 @@ class ActionLookupTransfer(SafeAction):
         reference = tracker.get_slot("transfer_reference") or ""
         transfer = get_services().bank.transfer(reference)
         if transfer is None:
-            dispatcher.utter_message(text=f"I can't find a transfer with reference {reference}.")
-        else:
-            status = STATUS_TEXT.get(transfer.status, "has the status " + transfer.status)
             dispatcher.utter_message(
-                text=f"Your transfer {transfer.reference} of {transfer.amount} to "
-                f"{transfer.recipient} {status.format(expected_by=transfer.expected_by)}."
+                response="utter_transfer_not_found", transfer_reference=reference
+            )
+        else:
+            dispatcher.utter_message(
+                response=STATUS_RESPONSES.get(transfer.status, OTHER_STATUS_RESPONSE),
+                transfer_reference=transfer.reference,
+                amount=transfer.amount,
+                recipient=transfer.recipient,
+                expected_by=f"{transfer.expected_by:{DATE_FORMAT}}",
+                status=transfer.status,
             )
         return [SlotSet("transfer_reference", None)]

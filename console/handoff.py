@@ -2,16 +2,24 @@
 
 All of it goes through Rasa's HTTP API with short-lived JWTs signed on the server
 (``gapdesk.engine.client``); the browser never sees a token.
+
+What the bot says when a case is resolved is the domain's responses, rendered here
+(``gapdesk.responses``) and pushed as ``bot`` events in the same request that resumes
+the bot, so they arrive in order after it is awake. (Rasa's ``/execute`` endpoint, the
+alternative, is deprecated, runs one action per request and cannot fill the rating
+buttons' payloads.)
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from console.auth import ConsoleUser
 from gapdesk.conversation import FAILURES_SLOT
 from gapdesk.engine.client import RasaClient
-from gapdesk.ratings import SATISFACTION_QUESTION, satisfaction_buttons
+from gapdesk.ratings import RATE_CONVERSATION, satisfaction_payloads
+from gapdesk.responses import Responses, load_responses, render
 
 # Rasa 3.6 channels whose output can receive messages pushed by the API (GUIDE).
 # Telegram's get_output_channel is broken in Rasa 3.6; bot/channels.py's
@@ -27,8 +35,7 @@ RESUME_EVENTS: list[dict[str, Any]] = [
     {"event": "resume"},
     {"event": "action", "name": "action_listen"},
 ]
-
-RESOLVED_TEXT = "Thanks for your patience. I'm closing this conversation; write any time."
+RESOLVED = "utter_resolved"  # the thanks when an agent resolves a case (then the 1-5)
 
 
 def can_receive_pushes(channel: str) -> bool:
@@ -40,9 +47,25 @@ def agent_text(user: ConsoleUser, text: str) -> str:
     return f"{user.display_name}: {text}"
 
 
+def bot_event(
+    responses: Responses, name: str, channel: str | None, **values: Any
+) -> dict[str, Any]:
+    """Response ``name`` as the ``bot`` event Rasa would add for it."""
+    message = render(responses, name, channel, **values)
+    event: dict[str, Any] = {"event": "bot", "text": message.get("text")}
+    data = {key: value for key, value in message.items() if key != "text"}
+    if data:
+        event["data"] = data
+    event["metadata"] = {"utter_action": name}
+    return event
+
+
 class Handoff:
-    def __init__(self, rasa: RasaClient) -> None:
+    def __init__(
+        self, rasa: RasaClient, responses: Callable[[], Responses] = load_responses
+    ) -> None:
         self.rasa = rasa
+        self.responses = responses  # read when needed: edits to the domain apply at once
 
     def pause(self, conversation_id: str) -> None:
         """Silence the bot (a supervisor takes over a conversation the bot still runs)."""
@@ -67,21 +90,19 @@ class Handoff:
             events.append({"event": "bot", "text": agent_text(user, message)})
         self.rasa.append_events(conversation_id, events + RESUME_EVENTS)
 
-    def resolve(self, conversation_id: str) -> None:
+    def resolve(self, conversation_id: str, channel: str | None = None) -> None:
         """Close the case: thank the customer, let the bot resume, ask for a 1-5 rating.
 
         The bot resumes first: clicks on the rating reach the bot's feedback action
-        only while it listens.
+        only while it listens. ``channel`` picks the responses' variations for the
+        customer's channel, if they have any.
         """
+        responses = self.responses()
         self.rasa.append_events(
             conversation_id,
             [
                 *RESUME_EVENTS,
-                {"event": "bot", "text": RESOLVED_TEXT},
-                {
-                    "event": "bot",
-                    "text": SATISFACTION_QUESTION,
-                    "data": {"buttons": satisfaction_buttons()},
-                },
+                bot_event(responses, RESOLVED, channel),
+                bot_event(responses, RATE_CONVERSATION, channel, **satisfaction_payloads()),
             ],
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from gapdesk.ratings import CONVERSATION, REASONS, THUMBS, parse_payload
+from gapdesk.ratings import CONVERSATION, Rating, parse_payload
 
 PAUSE_TEXT = "The bot stopped and handed over: waiting for a person."
 RESUME_TEXT = "The bot is answering again."
@@ -28,7 +28,9 @@ def _time(timestamp: float | None) -> str:
     return datetime.fromtimestamp(timestamp or 0, UTC).isoformat() if timestamp else ""
 
 
-def _customer_item(event: dict[str, Any], details: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _customer_item(
+    event: dict[str, Any], details: dict[str, dict[str, Any]], titles: dict[Rating, str]
+) -> dict[str, Any]:
     text = event.get("text") or ""
     item: dict[str, Any] = {
         "kind": "customer",
@@ -38,29 +40,52 @@ def _customer_item(event: dict[str, Any], details: dict[str, dict[str, Any]]) ->
     }
     if text.startswith("/"):  # a button press, not typed text
         item["kind"] = "button"
-        item["text"] = button_text(text)
+        item["text"] = button_text(text, titles)
     return item
 
 
-def button_text(payload: str) -> str:
-    """A button press in words: ratings as ratings, anything else by its intent."""
+def offered_titles(event: dict[str, Any]) -> dict[Rating, str]:
+    """The rating buttons of a bot event, by the rating they send: their titles, as the
+    customer saw them (the words are the domain's, in the customer's language)."""
+    titles: dict[Rating, str] = {}
+    for button in (event.get("data") or {}).get("buttons") or []:
+        rating = parse_payload(str(button.get("payload") or ""))
+        if rating is not None:
+            titles[rating] = str(button.get("title") or "")
+    return titles
+
+
+def button_text(payload: str, titles: dict[Rating, str] | None = None) -> str:
+    """A button press in words: ratings as ratings, anything else by its intent.
+
+    ``titles`` are the rating buttons offered so far (:func:`offered_titles`); a rating
+    no button offered (typed by hand, and refused by the bot) is shown by its codes.
+    """
     rating = parse_payload(payload)
     if rating is None:
         return f"chose {payload[1:].split('{', 1)[0]}"
     if rating.kind == CONVERSATION:
         return f"rated the conversation {rating.rating}/5"
-    reason = f": {REASONS[rating.reason]}" if rating.reason else ""
-    return f"rated the answer {THUMBS[rating.rating]}{reason}"
+    titles = titles or {}
+    # A reason is the second click of a thumbs down: the thumb's own button came first.
+    thumb = Rating(rating.kind, rating.rated, rating.rating)
+    said = titles.get(thumb, rating.rating)
+    if rating.reason:
+        said += f": {titles.get(rating, rating.reason)}"
+    return f"rated the answer {said}"
 
 
 def from_tracker(
     tracker: dict[str, Any], details: dict[str, dict[str, Any]]
 ) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
+    titles: dict[Rating, str] = {}
     for event in tracker.get("events") or []:
         kind = event.get("event")
+        if kind == "bot":
+            titles.update(offered_titles(event))
         if kind == "user":
-            items.append(_customer_item(event, details))
+            items.append(_customer_item(event, details, titles))
         elif kind == "bot" and (event.get("text") or (event.get("data") or {}).get("buttons")):
             metadata = event.get("metadata") or {}
             buttons = (event.get("data") or {}).get("buttons") or []

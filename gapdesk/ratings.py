@@ -1,4 +1,4 @@
-"""Customers' ratings: the buttons that ask for them, and what a click may say.
+"""Customers' ratings: what the buttons that ask for them send, and what a click may say.
 
 A rating is an ordinary customer message, the payload of the button clicked, such as
 ``/feedback{"feedback_uid":"<turn uid>","feedback_rating":"down"}``. Rasa reads such a
@@ -7,6 +7,10 @@ start with "/"); only buttons send it, so the intent has no training examples. T
 offers thumbs after an answer and a 1-5 rating when a conversation ends; the console
 offers the same 1-5 rating when an agent resolves one, which is why this module has no
 rasa imports.
+
+The buttons' words are the domain's (``bot/domain/responses.yml``): each rating button's
+payload there is a placeholder, ``{up}``, ``{wrong_topic}``, ``{score_4}``..., which
+the values below fill; the payload format stays here.
 
 Any customer can type a payload by hand, so :func:`read_rating` accepts only the
 shapes these buttons produce.
@@ -28,16 +32,14 @@ ANSWER = "answer"  # thumbs up/down on one bot answer
 CONVERSATION = "conversation"  # 1-5 for the whole conversation
 UP, DOWN = "up", "down"
 SATISFACTION_SCORES = ("1", "2", "3", "4", "5")
-# Words beside the thumbs: where no emoji font is installed a bare emoji is a box.
-THUMBS = {UP: "👍 Helpful", DOWN: "👎 Not helpful"}
-# What a thumbs down may say, by code (stored) and button title (shown).
-REASONS = {
-    "wrong_topic": "It answered a different question",
-    "incomplete": "It didn't tell me enough",
-    "unclear": "It was hard to follow",
-    "other": "Something else",
-}
-SATISFACTION_QUESTION = "How would you rate this conversation? (1 = poor, 5 = excellent)"
+# What a thumbs down may say (stored codes; the buttons' titles are the domain's).
+REASON_CODES = ("wrong_topic", "incomplete", "unclear", "other")
+
+# The responses that ask for ratings; their buttons' payloads are filled from the values
+# of answer_payloads, reason_payloads and satisfaction_payloads.
+RATE_ANSWER = "utter_rate_answer"  # an answer, {answer}, with thumbs {up} and {down}
+ASK_REASON = "utter_ask_what_was_wrong"  # one button per reason code: {wrong_topic}, ...
+RATE_CONVERSATION = "utter_rate_conversation"  # 1-5: {score_1} ... {score_5}
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class Rating:
     kind: str  # ANSWER or CONVERSATION
     rated: str  # the uid in the payload: the answer's turn, or the 1-5 question
     rating: str  # UP / DOWN, or one of SATISFACTION_SCORES
-    reason: str | None = None  # a REASONS code, only with DOWN
+    reason: str | None = None  # one of REASON_CODES, only with DOWN
 
     @property
     def uid(self) -> str:
@@ -65,29 +67,23 @@ def payload(**entities: str) -> str:
     return f"/{FEEDBACK_INTENT}{json.dumps(named, separators=(',', ':'))}"
 
 
-def answer_buttons(turn_uid: str) -> list[dict[str, str]]:
-    """Thumbs up and down for the answer stored as turn ``turn_uid``."""
-    return [
-        {"title": THUMBS[UP], "payload": payload(uid=turn_uid, rating=UP)},
-        {"title": THUMBS[DOWN], "payload": payload(uid=turn_uid, rating=DOWN)},
-    ]
+def answer_payloads(turn_uid: str) -> dict[str, str]:
+    """Thumbs up and down for the answer stored as turn ``turn_uid``: ``{up}``, ``{down}``."""
+    return {rating: payload(uid=turn_uid, rating=rating) for rating in (UP, DOWN)}
 
 
-def reason_buttons(turn_uid: str) -> list[dict[str, str]]:
-    """After a thumbs down: what was wrong with the answer."""
-    return [
-        {"title": title, "payload": payload(uid=turn_uid, rating=DOWN, reason=code)}
-        for code, title in REASONS.items()
-    ]
+def reason_payloads(turn_uid: str) -> dict[str, str]:
+    """After a thumbs down, what was wrong with the answer: one value per reason code."""
+    return {code: payload(uid=turn_uid, rating=DOWN, reason=code) for code in REASON_CODES}
 
 
-def satisfaction_buttons(question_uid: str | None = None) -> list[dict[str, str]]:
-    """1 to 5 for the whole conversation; each question gets its own uid."""
+def satisfaction_payloads(question_uid: str | None = None) -> dict[str, str]:
+    """1 to 5 for the whole conversation, ``{score_1}`` ...; each question gets its own uid."""
     question_uid = question_uid or str(uuid.uuid4())
-    return [
-        {"title": score, "payload": payload(kind=CONVERSATION, uid=question_uid, rating=score)}
+    return {
+        f"score_{score}": payload(kind=CONVERSATION, uid=question_uid, rating=score)
         for score in SATISFACTION_SCORES
-    ]
+    }
 
 
 def read_rating(entities: Mapping[str, Sequence[Any]]) -> Rating | None:
@@ -98,7 +94,7 @@ def read_rating(entities: Mapping[str, Sequence[Any]]) -> Rating | None:
     kind, rated, rating, reason = (values[0] if values else None for values in given)
     if rated is None or not _is_uuid(rated):
         return None
-    explained = reason is None or (rating == DOWN and reason in REASONS)
+    explained = reason is None or (rating == DOWN and reason in REASON_CODES)
     if kind in (None, ANSWER) and rating in (UP, DOWN) and explained:
         return Rating(ANSWER, rated, rating, reason)
     if kind == CONVERSATION and rating in SATISFACTION_SCORES and reason is None:

@@ -1,10 +1,11 @@
-"""Actions are tested with the real knowledge base and a scorer we control."""
+"""Actions are tested with the real knowledge base and domain, and a scorer we control."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from rasa_sdk import Tracker
 
 from actions.services import Services, set_services
 from gapdesk.demo.bank import DemoBank
+from gapdesk.responses import load_responses, render
 from gapdesk.settings import Settings
 from gapdesk.storage.store import make_engine
 from gapmodel.knowledge import KnowledgeBase
@@ -131,3 +133,34 @@ def make_tracker(
         active_loop={},
         latest_action_name="action_listen",
     )
+
+
+@cache
+def rasa_domain() -> dict[str, Any]:
+    """The domain as Rasa sends it with every action call (actions read its responses)."""
+    return {"responses": load_responses()}
+
+
+# What rasa-sdk's dispatcher puts in every message; anything else fills placeholders.
+_DISPATCHER_KEYS = {"text", "buttons", "elements", "custom", "template", "response"}
+_DISPATCHER_KEYS |= {"image", "attachment"}
+
+
+def as_sent(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The dispatcher's messages as Rasa sends them to the customer.
+
+    As Rasa 3.6 does (``RemoteAction._utter_responses``): a response's placeholders are
+    filled from the message's other values, the action's buttons follow the response's
+    own, and a text the action gives wins. ``response`` keeps the response's name.
+    """
+    sent = []
+    for message in messages:
+        name = message.get("response")
+        values = {k: v for k, v in message.items() if k not in _DISPATCHER_KEYS}
+        out = render(rasa_domain()["responses"], name, **values) if name else {}
+        if message.get("buttons"):
+            out["buttons"] = [*out.get("buttons", []), *message["buttons"]]
+        if message.get("text"):
+            out["text"] = message["text"]
+        sent.append({**out, "response": name})
+    return sent

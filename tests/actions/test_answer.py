@@ -5,15 +5,17 @@ import asyncio
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answer import ActionEscalate, ActionGapAnswer
-from tests.actions.conftest import make_tracker
+from tests.actions.conftest import as_sent, make_tracker, rasa_domain
 
 CARD = [("card_arrival", 0.92), ("card_delivery_estimate", 0.05), ("lost_or_stolen_card", 0.02)]
 
 
-def _run(action, tracker):
+def _run(action, tracker, domain=None):
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, tracker, {}))
-    return dispatcher.messages, events
+    events = asyncio.run(
+        action.run(dispatcher, tracker, rasa_domain() if domain is None else domain)
+    )
+    return as_sent(dispatcher.messages), events
 
 
 def test_low_gap_answers_from_the_knowledge_base(services, scorer, recorder) -> None:
@@ -31,7 +33,9 @@ def test_low_gap_answers_from_the_knowledge_base(services, scorer, recorder) -> 
 def test_high_gap_escalates_and_pauses(services, scorer, recorder) -> None:
     scorer.probability = 0.95
     messages, events = _run(ActionGapAnswer(), make_tracker("can I get a mortgage", CARD))
+    assert messages[0]["response"] == "utter_hand_over"
     assert "person" in messages[0]["text"]
+    assert recorder.of_type("turn")[0]["answer_text"] == messages[0]["text"]
     assert any(e["event"] == "pause" for e in events)
     [escalation] = recorder.of_type("escalation")
     assert "high_gap" in escalation["reason_codes"]
@@ -41,15 +45,18 @@ def test_high_gap_escalates_and_pauses(services, scorer, recorder) -> None:
 def test_middle_gap_clarifies_with_topics_and_a_person(services, scorer, recorder) -> None:
     scorer.probability = 0.6
     messages, events = _run(ActionGapAnswer(), make_tracker("card thing", CARD))
+    assert messages[0]["response"] == "utter_clarify"
     buttons = messages[0]["buttons"]
-    assert [b["payload"] for b in buttons[:3]] == [
+    assert [b["payload"] for b in buttons] == [
         "/card_arrival",
         "/card_delivery_estimate",
         "/lost_or_stolen_card",
+        "/request_human",
     ]
-    assert buttons[-1]["payload"] == "/request_human"
+    assert buttons[-1]["title"] == "Talk to a person"
     assert {"event": "slot", "name": "gap_failures", "value": 1, "timestamp": None} in events
-    assert recorder.of_type("turn")[0]["decision"] == "clarify"
+    [turn] = recorder.of_type("turn")
+    assert (turn["decision"], turn["answer_text"]) == ("clarify", messages[0]["text"])
 
 
 def test_repeated_doubt_escalates(services, scorer, recorder) -> None:
@@ -136,8 +143,16 @@ def test_a_library_error_becomes_a_plain_apology(services, monkeypatch) -> None:
 
     monkeypatch.setattr(answer, "get_services", missing_model)
     messages, events = _run(ActionGapAnswer(), make_tracker("my card hasn't arrived", CARD))
+    assert messages[0]["response"] == "utter_service_unavailable"
     assert "technical problem" in messages[0]["text"]
     assert events, "an event, so that Rasa does not apologise a second time"
+
+
+def test_a_domain_without_the_words_is_a_plain_apology(services, scorer) -> None:
+    scorer.probability = 0.95
+    messages, events = _run(ActionGapAnswer(), make_tracker("a mortgage?", CARD), domain={})
+    assert [m["response"] for m in messages] == ["utter_service_unavailable"]
+    assert events
 
 
 def test_a_plain_answer_resets_the_failure_count(services, scorer) -> None:
@@ -152,11 +167,15 @@ def test_a_request_for_a_person_is_stored_as_not_scored(services, recorder) -> N
     assert recorder.of_type("turn")[0]["gap_score"] is None
 
 
-def test_with_nothing_to_offer_the_bot_says_what_it_can_help_with(services) -> None:
-    from actions.answer import no_idea_text
+def test_with_nothing_to_offer_the_bot_says_what_it_can_help_with(services, recorder) -> None:
     from gapmodel.knowledge import Business, KnowledgeBase
 
-    said = no_idea_text(services.knowledge_base)
-    assert services.knowledge_base.business.topics in said and "person" in said
-    nameless = KnowledgeBase(services.knowledge_base.answers, Business())
-    assert no_idea_text(nameless) == "I'm not sure I can help with that. I can bring in a person."
+    unknown = make_tracker("1234", [("inform", 0.8)])  # no ranked intent has an answer
+    [said], _ = _run(ActionGapAnswer(), unknown)
+    assert services.knowledge_base.business.topics in said["text"] and "person" in said["text"]
+    assert [b["payload"] for b in said["buttons"]] == ["/request_human"]
+    services.knowledge_base = KnowledgeBase(services.knowledge_base.answers, Business())
+    [nameless], _ = _run(ActionGapAnswer(), unknown)
+    assert nameless["text"] == "I'm not sure I can help with that. I can bring in a person."
+    assert nameless["buttons"] == said["buttons"]
+    assert [t["answer_text"] for t in recorder.of_type("turn")] == [said["text"], nameless["text"]]

@@ -12,29 +12,18 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answer import (
-    ESCALATE_NOBODY_ONLINE_TEXT,
-    ESCALATE_TEXT,
-    HUMAN_NOBODY_ONLINE_TEXT,
-    HUMAN_TEXT,
-    ActionEscalate,
-    ActionGapAnswer,
-)
-from actions.feedback import (
-    NOT_RECORDED_TEXT,
-    REASON_QUESTION,
-    ActionRecordFeedback,
-)
-from gapdesk.ratings import REASONS, SATISFACTION_QUESTION, answer_buttons
-from tests.actions.conftest import make_tracker
+from actions.answer import ActionEscalate, ActionGapAnswer
+from actions.feedback import ActionRecordFeedback
+from gapdesk.ratings import REASON_CODES, Rating, parse_payload
+from tests.actions.conftest import as_sent, make_tracker, rasa_domain
 
 CARD = [("card_arrival", 0.92), ("card_delivery_estimate", 0.05)]
 
 
 def _run(action, tracker: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, tracker, {}))
-    return dispatcher.messages, events
+    events = asyncio.run(action.run(dispatcher, tracker, rasa_domain()))
+    return as_sent(dispatcher.messages), events
 
 
 def _said(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -68,7 +57,12 @@ def _answered(question: str = "my card hasn't arrived") -> tuple[dict[str, Any],
 def test_an_answer_offers_thumbs_for_its_own_turn(services, recorder) -> None:
     reply, _ = _answered()
     [turn] = recorder.of_type("turn")
-    assert reply["buttons"] == answer_buttons(turn["uid"])
+    assert reply["response"] == "utter_rate_answer"
+    assert reply["text"] == turn["answer_text"]
+    assert [(b["title"], parse_payload(b["payload"])) for b in reply["buttons"]] == [
+        ("👍 Helpful", Rating("answer", turn["uid"], "up")),
+        ("👎 Not helpful", Rating("answer", turn["uid"], "down")),
+    ]
     assert turn["message_id"] == "msg-1"
 
 
@@ -97,7 +91,8 @@ def test_goodbye_after_an_answer_asks_for_one_to_five_once(services) -> None:
     bye, _ = _run(ActionGapAnswer(), make_tracker("bye", [("goodbye", 0.97)], history))
     assert bye[0]["text"] == services.knowledge_base.get("goodbye").text
     assert not bye[0].get("buttons")
-    assert bye[1]["text"] == SATISFACTION_QUESTION
+    assert bye[1]["response"] == "utter_rate_conversation"
+    assert bye[1]["text"] == "How would you rate this conversation? (1 = poor, 5 = excellent)"
     assert [b["title"] for b in bye[1]["buttons"]] == ["1", "2", "3", "4", "5"]
     history += [{"event": "user", "text": "bye"}, *_said(bye)]
     again, _ = _run(ActionGapAnswer(), make_tracker("thanks", [("thanks", 0.97)], history))
@@ -121,18 +116,30 @@ def test_thumbs_up_is_recorded_against_the_turn(services, recorder) -> None:
     assert feedback["turn_uid"] == turn["uid"]
     assert (feedback["kind"], feedback["rating"], feedback["reason"]) == ("answer", "up", None)
     assert feedback["conversation_id"] == "conv-1"
-    assert messages and not messages[0].get("buttons")
+    assert [m["response"] for m in messages] == ["utter_thanks_for_rating"]
+    assert messages[0]["text"] == "Thanks for letting us know!" and not messages[0].get("buttons")
     assert events == []
 
 
 def test_thumbs_down_asks_why_and_the_reason_updates_the_same_rating(services, recorder) -> None:
     reply, history = _answered()
     asked, _ = _run(ActionRecordFeedback(), _click(reply["buttons"][1]["payload"], history))
-    assert asked[0]["text"] == REASON_QUESTION
-    assert [b["title"] for b in asked[0]["buttons"]] == list(REASONS.values())
+    assert asked[0]["response"] == "utter_ask_what_was_wrong"
+    assert asked[0]["text"] == "Sorry that didn't help. What was wrong with it?"
+    assert [b["title"] for b in asked[0]["buttons"]] == [
+        "It answered a different question",
+        "It didn't tell me enough",
+        "It was hard to follow",
+        "Something else",
+    ]
+    [turn] = recorder.of_type("turn")
+    assert [parse_payload(b["payload"]) for b in asked[0]["buttons"]] == [
+        Rating("answer", turn["uid"], "down", code) for code in REASON_CODES
+    ]
     history += [{"event": "user", "text": "/feedback"}, *_said(asked)]
     wrong_topic = asked[0]["buttons"][0]["payload"]
     thanked, _ = _run(ActionRecordFeedback(), _click(wrong_topic, history))
+    assert [m["response"] for m in thanked] == ["utter_thanks_for_reason"]
     assert not thanked[0].get("buttons")
     down, reason = recorder.of_type("feedback")
     assert down["uid"] == reason["uid"]
@@ -146,7 +153,8 @@ def test_one_to_five_is_recorded_for_the_conversation(services, recorder, score:
     bye, _ = _run(ActionGapAnswer(), make_tracker("bye", [("goodbye", 0.97)], history))
     history += _said(bye)
     button = next(b for b in bye[1]["buttons"] if b["title"] == score)
-    _run(ActionRecordFeedback(), _click(button["payload"], history))
+    thanked, _ = _run(ActionRecordFeedback(), _click(button["payload"], history))
+    assert [m["response"] for m in thanked] == ["utter_thanks_for_rating_conversation"]
     [feedback] = recorder.of_type("feedback")
     assert (feedback["kind"], feedback["rating"], feedback["turn_uid"]) == (
         "conversation",
@@ -177,7 +185,7 @@ def _forged(payload: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 )
 def test_forged_or_malformed_clicks_are_refused_politely(services, recorder, payload) -> None:
     messages, _ = _forged(payload)
-    assert messages[0]["text"] == NOT_RECORDED_TEXT
+    assert messages[0]["response"] == "utter_rating_not_recorded"
     assert recorder.of_type("feedback") == []
 
 
@@ -188,7 +196,7 @@ def test_a_reason_this_conversation_was_not_offered_is_refused(services, recorde
         f'/feedback{{"feedback_uid":"{uid}","feedback_rating":"down","feedback_reason":"other"}}'
     )
     messages, _ = _run(ActionRecordFeedback(), _click(reason, history))
-    assert messages[0]["text"] == NOT_RECORDED_TEXT
+    assert messages[0]["response"] == "utter_rating_not_recorded"
     assert recorder.of_type("feedback") == []
 
 
@@ -200,17 +208,18 @@ def test_with_nobody_online_the_customer_may_leave_a_message(services, presence,
     messages, events = _run(
         ActionEscalate(), make_tracker("a human please", [("request_human", 1)])
     )
-    assert messages[0]["text"] == HUMAN_NOBODY_ONLINE_TEXT
+    assert messages[0]["response"] == "utter_hand_over_asked_nobody_online"
+    assert "leave your message here" in messages[0]["text"]
     assert any(e["event"] == "pause" for e in events)
     assert recorder.of_type("escalation"), "the conversation still waits in the queue"
-    assert recorder.of_type("turn")[0]["answer_text"] == HUMAN_NOBODY_ONLINE_TEXT
+    assert recorder.of_type("turn")[0]["answer_text"] == messages[0]["text"]
 
 
 def test_a_doubtful_answer_with_nobody_online_says_so(services, scorer, presence) -> None:
     presence.online = False
     scorer.probability = 0.95
     messages, events = _run(ActionGapAnswer(), make_tracker("can I get a mortgage", CARD))
-    assert messages[0]["text"] == ESCALATE_NOBODY_ONLINE_TEXT
+    assert messages[0]["response"] == "utter_hand_over_nobody_online"
     assert any(e["event"] == "pause" for e in events)
 
 
@@ -218,7 +227,10 @@ def test_with_an_agent_online_the_usual_hand_over(services, scorer) -> None:
     asked, _ = _run(ActionEscalate(), make_tracker("a human please", [("request_human", 1)]))
     scorer.probability = 0.95
     doubtful, _ = _run(ActionGapAnswer(), make_tracker("can I get a mortgage", CARD))
-    assert (asked[0]["text"], doubtful[0]["text"]) == (HUMAN_TEXT, ESCALATE_TEXT)
+    assert (asked[0]["response"], doubtful[0]["response"]) == (
+        "utter_hand_over_asked",
+        "utter_hand_over",
+    )
 
 
 @pytest.mark.parametrize("failure", ["error", "slow"])
@@ -238,7 +250,7 @@ def test_a_failing_presence_check_gives_the_usual_hand_over(
         messages, events = _run(
             ActionEscalate(), make_tracker("a human please", [("request_human", 1)])
         )
-    assert messages[0]["text"] == HUMAN_TEXT
+    assert messages[0]["response"] == "utter_hand_over_asked"
     assert any(e["event"] == "pause" for e in events)
     assert recorder.of_type("escalation")
     assert any(r.levelno == logging.WARNING for r in caplog.records)

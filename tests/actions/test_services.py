@@ -10,7 +10,7 @@ from actions.answer import ActionEscalate, ActionGapAnswer
 from actions.services import build_services, set_services
 from gapdesk.settings import Settings
 from gapdesk.storage.migrate import upgrade
-from tests.actions.conftest import make_tracker
+from tests.actions.conftest import as_sent, make_tracker, rasa_domain
 
 
 def test_without_a_gap_model_the_bot_hands_over_instead_of_apologising(tmp_path) -> None:
@@ -25,16 +25,22 @@ def test_without_a_gap_model_the_bot_hands_over_instead_of_apologising(tmp_path)
         answered = CollectingDispatcher()
         card = [("card_arrival", 0.97), ("card_delivery_estimate", 0.02)]
         events = asyncio.run(
-            ActionGapAnswer().run(answered, make_tracker("my card hasn't arrived", card), {})
+            ActionGapAnswer().run(
+                answered, make_tracker("my card hasn't arrived", card), rasa_domain()
+            )
         )
         assert any(e["event"] == "pause" for e in events), "a failed score escalates"
         asked = CollectingDispatcher()
         human = [("request_human", 0.99)]
         events = asyncio.run(
-            ActionEscalate().run(asked, make_tracker("let me talk to a human", human), {})
+            ActionEscalate().run(
+                asked, make_tracker("let me talk to a human", human), rasa_domain()
+            )
         )
         assert any(e["event"] == "pause" for e in events)
-        assert "technical problem" not in asked.messages[0]["text"]
+        # Nobody has signed in to this database: the customer may leave a message.
+        [said] = as_sent(asked.messages)
+        assert said["response"] == "utter_hand_over_asked_nobody_online"
     finally:
         set_services(None)
         services.recorder.close()  # type: ignore[attr-defined]

@@ -5,7 +5,15 @@ from __future__ import annotations
 import uuid
 
 from console.transcript import PAUSE_TEXT, button_text, from_tracker, from_turns
-from gapdesk.ratings import answer_buttons, reason_buttons, satisfaction_buttons
+from gapdesk.ratings import (
+    ASK_REASON,
+    RATE_ANSWER,
+    RATE_CONVERSATION,
+    answer_payloads,
+    reason_payloads,
+    satisfaction_payloads,
+)
+from gapdesk.responses import load_responses, render
 
 
 def test_messages_verdicts_agents_and_pauses_in_order() -> None:
@@ -31,13 +39,45 @@ def test_messages_verdicts_agents_and_pauses_in_order() -> None:
     assert items[4]["turn"] is None  # written while paused: in Rasa's tracker only
 
 
-def test_button_presses_read_as_words() -> None:
+def _bot(name: str, **values: str) -> dict:
+    """The bot event of one of the domain's rating responses."""
+    message = render(load_responses(), name, **values)
+    return {"event": "bot", "text": message["text"], "data": {"buttons": message["buttons"]}}
+
+
+def _clicks(events: list[dict]) -> list[str]:
+    return [i["text"] for i in from_tracker({"events": events}, {}) if i["kind"] == "button"]
+
+
+def test_button_presses_read_as_the_titles_the_customer_clicked() -> None:
     turn = str(uuid.uuid4())
-    assert button_text(answer_buttons(turn)[1]["payload"]) == "rated the answer 👎 Not helpful"
-    reason = reason_buttons(turn)[0]
-    assert button_text(reason["payload"]) == f"rated the answer 👎 Not helpful: {reason['title']}"
-    assert button_text(satisfaction_buttons()[3]["payload"]) == "rated the conversation 4/5"
-    assert button_text('/card_arrival{"x":1}') == "chose card_arrival"
+    thumbs = _bot(RATE_ANSWER, answer="It takes 3-5 days.", **answer_payloads(turn))
+    reasons = _bot(ASK_REASON, **reason_payloads(turn))
+    scores = _bot(RATE_CONVERSATION, **satisfaction_payloads())
+    down = thumbs["data"]["buttons"][1]["payload"]
+    wrong_topic = reasons["data"]["buttons"][0]["payload"]
+    four = scores["data"]["buttons"][3]["payload"]
+    events = [
+        thumbs,
+        {"event": "user", "text": down},
+        reasons,
+        {"event": "user", "text": wrong_topic},
+        scores,
+        {"event": "user", "text": four},
+        {"event": "user", "text": '/card_arrival{"x":1}'},
+    ]
+    assert _clicks(events) == [
+        "rated the answer 👎 Not helpful",
+        "rated the answer 👎 Not helpful: It answered a different question",
+        "rated the conversation 4/5",
+        "chose card_arrival",
+    ]
+
+
+def test_a_rating_no_button_offered_reads_as_its_codes() -> None:
+    typed = reason_payloads(str(uuid.uuid4()))["unclear"]
+    assert _clicks([{"event": "user", "text": typed}]) == ["rated the answer down: unclear"]
+    assert button_text(typed) == "rated the answer down: unclear"
 
 
 def test_without_rasa_the_stored_turns_make_the_transcript() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from actions.answer import HUMAN_TEXT
 from gapdesk.accounts import create_user
 from tests.e2e.conftest import BrowserPage, RunningBot
 from tests.e2e.test_widget_browser import PHONE, WAIT_MS, say, wait_for_bot_text
+from tests.e2e.words import HUMAN_TEXT
 
 pytestmark = pytest.mark.e2e
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from actions.safety import TECHNICAL_PROBLEM
 from tests.e2e.conftest import BotFactory
+from tests.e2e.words import TECHNICAL_PROBLEM
 
 pytestmark = pytest.mark.e2e
 

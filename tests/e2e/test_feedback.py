@@ -11,12 +11,19 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from actions.answer import HUMAN_NOBODY_ONLINE_TEXT, HUMAN_TEXT
-from actions.feedback import NOT_RECORDED_TEXT, REASON_QUESTION
 from gapdesk.accounts import create_user
-from gapdesk.ratings import DOWN, REASONS, SATISFACTION_QUESTION, THUMBS, UP
+from gapdesk.ratings import DOWN, UP
 from gapdesk.storage.models import Feedback, Turn, User
 from tests.e2e.conftest import RunningBot
+from tests.e2e.words import (
+    HUMAN_NOBODY_ONLINE_TEXT,
+    HUMAN_TEXT,
+    NOT_RECORDED_TEXT,
+    REASON_QUESTION,
+    REASONS,
+    SATISFACTION_QUESTION,
+    THUMBS,
+)
 
 pytestmark = pytest.mark.e2e
 

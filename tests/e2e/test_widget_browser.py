@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from actions.feedback import REASON_THANKS_TEXT
-from gapdesk.ratings import DOWN, REASONS, THUMBS
+from gapdesk.ratings import DOWN
 from gapdesk.storage.models import Feedback, Turn
 from tests.e2e.conftest import BrowserPage, RunningBot
+from tests.e2e.words import REASON_THANKS_TEXT, REASONS, THUMBS
 
 pytestmark = pytest.mark.e2e
 

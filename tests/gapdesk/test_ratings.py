@@ -5,41 +5,61 @@ import uuid
 import pytest
 
 from gapdesk.ratings import (
-    REASONS,
+    ASK_REASON,
+    RATE_ANSWER,
+    RATE_CONVERSATION,
+    REASON_CODES,
     Rating,
-    answer_buttons,
+    answer_payloads,
     parse_payload,
     read_rating,
-    reason_buttons,
-    satisfaction_buttons,
+    reason_payloads,
+    satisfaction_payloads,
 )
+from gapdesk.responses import load_responses, render
 
 TURN = str(uuid.uuid4())
 
 
+def _buttons(name: str, **values: str) -> list[tuple[str, Rating | None]]:
+    """The domain's response ``name`` with these payloads: (title, rating) per button."""
+    message = render(load_responses(), name, **values)
+    return [(b["title"], parse_payload(b["payload"])) for b in message["buttons"]]
+
+
 def test_every_button_carries_the_rating_it_shows() -> None:
-    assert [parse_payload(b["payload"]) for b in answer_buttons(TURN)] == [
-        Rating("answer", TURN, "up"),
-        Rating("answer", TURN, "down"),
+    assert _buttons(RATE_ANSWER, answer="It takes 3 days.", **answer_payloads(TURN)) == [
+        ("👍 Helpful", Rating("answer", TURN, "up")),
+        ("👎 Not helpful", Rating("answer", TURN, "down")),
     ]
-    assert [parse_payload(b["payload"]) for b in reason_buttons(TURN)] == [
-        Rating("answer", TURN, "down", code) for code in REASONS
+    assert _buttons(ASK_REASON, **reason_payloads(TURN)) == [
+        ("It answered a different question", Rating("answer", TURN, "down", "wrong_topic")),
+        ("It didn't tell me enough", Rating("answer", TURN, "down", "incomplete")),
+        ("It was hard to follow", Rating("answer", TURN, "down", "unclear")),
+        ("Something else", Rating("answer", TURN, "down", "other")),
     ]
-    ratings = [parse_payload(b["payload"]) for b in satisfaction_buttons()]
+    scores = _buttons(RATE_CONVERSATION, **satisfaction_payloads())
+    assert [title for title, _ in scores] == ["1", "2", "3", "4", "5"]
+    ratings = [rating for _, rating in scores]
     assert [r.rating for r in ratings if r] == ["1", "2", "3", "4", "5"]
     assert {r.kind for r in ratings if r} == {"conversation"}
     assert len({r.rated for r in ratings if r}) == 1
 
 
+def test_every_reason_code_has_a_button() -> None:
+    assert [r.reason for _, r in _buttons(ASK_REASON, **reason_payloads(TURN)) if r] == list(
+        REASON_CODES
+    )
+
+
 def test_the_payload_has_the_shape_rasa_reads_as_intent_and_entities() -> None:
-    assert answer_buttons(TURN)[1]["payload"] == (
+    assert answer_payloads(TURN)["down"] == (
         f'/feedback{{"feedback_uid":"{TURN}","feedback_rating":"down"}}'
     )
 
 
 def test_each_satisfaction_question_gets_its_own_uid() -> None:
-    first, second = satisfaction_buttons()[0], satisfaction_buttons()[0]
-    assert first["payload"] != second["payload"]
+    assert satisfaction_payloads()["score_1"] != satisfaction_payloads()["score_1"]
 
 
 def test_one_answer_keeps_one_stored_uid_whatever_is_clicked() -> None:
