@@ -146,6 +146,7 @@ def create_app(
         Route("/queue/live", live.queue_events),
         Route("/review", pages.review_page),
         Route("/audit", pages.audit_page),
+        Route("/models", pages.models_page),
         Route("/admin/users", pages.users_page, methods=["GET"]),
         Route("/admin/users", pages.create_user, methods=["POST"]),
         Route("/admin/users/{username}", pages.update_user, methods=["POST"]),

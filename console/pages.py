@@ -25,6 +25,7 @@ from console.auth import (
 from console.urls import local_path
 from gapdesk.accounts import ROLES, list_users, set_user
 from gapdesk.accounts import create_user as create_account
+from gapdesk.registry import Registry
 from gapdesk.settings import Settings
 from gapmodel.errors import AccountError
 
@@ -178,6 +179,14 @@ async def review_page(request: Request, user: ConsoleUser) -> Response:
         "review.html",
         {"rows": rows, "choices": choices, "params": dict(params), "conversations": found},
     )
+
+
+@requires("supervisor")
+async def models_page(request: Request, user: ConsoleUser) -> Response:
+    """The model versions: which one serves, and the figures each was judged by."""
+    registry = Registry(request.app.state.store, request.app.state.settings.models_path)
+    versions = await run_in_threadpool(registry.versions)
+    return render(request, "models.html", {"versions": [v.as_dict() for v in versions]})
 
 
 @requires("supervisor")

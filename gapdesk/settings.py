@@ -50,6 +50,11 @@ class Settings:
     )
     action_server_port: int = _setting(5055, "Port of the rasa-sdk action server.")
     models_dir: str = _setting("models", "Folder with trained Rasa and gap models.")
+    models_keep: int = _setting(
+        3,
+        "How many of the newest model versions keep their files under the models folder "
+        "(the current and pinned ones always do); older ones are pruned after training.",
+    )
     var_dir: str = _setting(
         "var", "Folder for local state: SQLite files, the turn spool, logs, caches."
     )
@@ -234,6 +239,8 @@ def load_settings(
                 f"{PREFIX}{f.name.upper()}={raw!r} is not a valid {kind.__name__}"
             ) from exc
     settings = Settings(**values)
+    if settings.models_keep < 1:
+        raise ConfigurationError(f"{PREFIX}MODELS_KEEP must be at least 1 (the current version)")
     if not settings.lock_store_prefix.isalnum():
         raise ConfigurationError(f"{PREFIX}LOCK_STORE_PREFIX must be letters and digits only")
     for name in ("gap_scoring", "semantic_features"):

@@ -13,15 +13,17 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import gapmodel
 from gapdesk.datasets import LabelledText, read_lines, read_rasa_nlu
 from gapdesk.engine import rasa
 from gapdesk.engine.project import Project
-from gapdesk.models_dir import CURRENT_FILE, record_current
+from gapdesk.models_dir import Trained
 from gapmodel.coverage import DEFAULT_SPACY_MODEL, shared_reader
 from gapmodel.fitting import OOS_LABEL, Prediction, fit_gap_model
 from gapmodel.knowledge import KnowledgeBase
+from gapmodel.model import GapModel
 
 logger = logging.getLogger(__name__)
 
@@ -110,8 +112,8 @@ def train(
     force: bool = False,
     semantic: bool = False,
     spacy_model: str = DEFAULT_SPACY_MODEL,
-) -> dict[str, str]:
-    """Train what is missing for the current inputs; return the current model paths.
+) -> Trained:
+    """Train what is missing for the current inputs; return what it made (or found).
 
     Three stages, each cached by a hash of its own inputs: the Rasa model, the
     cross-validated NLU predictions, and the gap model fitted on them. The first two
@@ -165,6 +167,14 @@ def train(
             "gap model %s: cv AUROC %s, NLU cv accuracy %s",
             model.version, model.metadata["cv_auroc"], model.metadata["nlu_cv_accuracy"],
         )  # fmt: skip
-    if jobs or not (models_dir / CURRENT_FILE).is_file():
+    if jobs:
         logger.info("training took %.0f s", time.monotonic() - started)
-    return record_current(models_dir, rasa_model, gap_model_path)
+    hashes = {"rasa": rasa_model.name, "crossval": cv_key, "gap": gap_version}
+    return Trained(rasa_model, gap_model_path, hashes, _evaluation(gap_model_path))
+
+
+def _evaluation(gap_model: Path) -> dict[str, Any]:
+    """The figures the gap model recorded about itself when it was fitted."""
+    metadata = GapModel.load(gap_model).metadata
+    keys = ("rows", "gap_rate", "cv_auroc", "nlu_cv_accuracy", "clarification_hit_rate")
+    return {key: metadata.get(key) for key in keys}

@@ -2,7 +2,7 @@
 
 Each carries enough context to log; the action server translates them into a safe
 customer message in one place (``actions/safety.py``), the CLI into an exit code
-(``gapdesk/cli.py``).
+(``gapdesk/cli/__init__.py``).
 """
 
 from __future__ import annotations
@@ -34,3 +34,7 @@ class AccountError(GapdeskError):
 
 class EngineError(GapdeskError):
     """The Rasa engine (a separate process and environment) failed."""
+
+
+class RegistryError(GapdeskError):
+    """A model version that does not exist, or cannot serve (its files are gone)."""

@@ -167,6 +167,8 @@ def training_time(work: Path) -> dict[str, Any]:
         **os.environ,
         "GAPDESK_MODELS_DIR": str(work / "models"),
         "GAPDESK_VAR_DIR": str(work / "var"),
+        # Its own registry: the timed version must not become the bot's current one.
+        "GAPDESK_DATABASE_URL": f"sqlite:///{work / 'var' / 'gapdesk.db'}",
         # Rasa reuses trained components from its cache: an empty one means from scratch.
         "RASA_CACHE_DIRECTORY": str(work / "rasa-cache"),
     }

@@ -16,14 +16,29 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from gapdesk.cli import bench, chat, conversations, data, db, demo, labels, score, train, up, users
+from gapdesk.cli import (
+    bench,
+    chat,
+    conversations,
+    data,
+    db,
+    demo,
+    labels,
+    models,
+    score,
+    train,
+    up,
+    users,
+)
 from gapdesk.settings import Settings, load_settings
 from gapmodel.errors import GapdeskError
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 # In the order `gapdesk --help` lists them.
-COMMAND_GROUPS = (data, train, db, demo, up, score, conversations, bench, users, labels, chat)
+COMMAND_GROUPS = (
+    data, train, models, db, demo, up, score, conversations, bench, users, labels, chat,
+)  # fmt: skip
 
 
 def _settings_epilog() -> str:

@@ -1,4 +1,10 @@
-"""``gapdesk train``: the Rasa model and the gap model, only what changed."""
+"""``gapdesk train``: the Rasa model and the gap model, only what changed.
+
+A pair of models trained for the first time becomes a new version in the registry and
+serves; a pair already registered changes nothing (so ``make run`` after a rollback
+keeps the rolled-back-to version). Old versions' files are pruned
+(``GAPDESK_MODELS_KEEP``).
+"""
 
 from __future__ import annotations
 
@@ -18,12 +24,20 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
-    from gapdesk import training  # scikit-learn: only when used
+    # scikit-learn and SQLAlchemy: only when used
+    from gapdesk import training
+    from gapdesk.registry import publish_trained
+    from gapdesk.storage.migrate import upgrade
+    from gapdesk.storage.store import Store, make_engine
 
-    current = training.train(
+    trained = training.train(
         Project(), settings.models_path, settings.var_path / "cache",
         folds=args.folds, force=args.force, semantic=settings.semantic_features == "on",
         spacy_model=settings.spacy_model,
     )  # fmt: skip
-    print(f"models: {current['rasa_model']}, {current['gap_model']}")
+    upgrade(settings.database_url)  # the registry's table, on a new database too
+    store = Store(make_engine(settings.database_url))
+    version, new = publish_trained(store, settings.models_path, trained, settings.models_keep)
+    state = "new, now serving" if new else ("serving" if version.current else "not serving")
+    print(f"models: {version.name} ({state}): {version.rasa_model}, {version.gap_model}")
     return 0

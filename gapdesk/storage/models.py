@@ -226,3 +226,29 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(32))
     conversation_id: Mapped[str | None] = mapped_column(String(255), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ModelVersion(Base):
+    """One trained pair (the Rasa model and the gap model): the model registry.
+
+    ``status`` says what became of it (gapdesk.registry.VersionStatus); exactly one
+    version is ``current`` at a time, the one every process serves.
+    """
+
+    __tablename__ = "model_versions"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    parent: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    trigger: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    current: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    promoted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Paths relative to the models folder, so the folder can move.
+    rasa_model: Mapped[str] = mapped_column(String(255))
+    gap_model: Mapped[str] = mapped_column(String(255))
+    data_hashes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    signal_counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    evaluation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reason: Mapped[str | None] = mapped_column(Text)

@@ -66,7 +66,11 @@ def rasa() -> RecordingRasa:
 @pytest.fixture
 def app_factory(console_store: Store, rasa: RecordingRasa, tmp_path):
     def make() -> TestClient:
-        settings = Settings(var_dir=str(tmp_path / "var"), rasa_jwt_secret="x" * 40)
+        settings = Settings(
+            var_dir=str(tmp_path / "var"),
+            models_dir=str(tmp_path / "models"),
+            rasa_jwt_secret="x" * 40,
+        )
         app = create_app(settings, console_store, rasa)  # type: ignore[arg-type]
         return TestClient(app, base_url="http://127.0.0.1:8000", follow_redirects=False)
 

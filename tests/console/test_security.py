@@ -77,6 +77,7 @@ PAGES = {
     "/conversations/c1/live": "agent",
     "/review": "supervisor",
     "/audit": "supervisor",
+    "/models": "supervisor",
     "/admin/users": "admin",
 }
 

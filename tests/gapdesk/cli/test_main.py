@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[3]
 def test_every_command_group_is_registered_in_the_order_help_lists_them() -> None:
     [commands] = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
     assert list(commands.choices) == [
-        *("data", "train", "db", "demo", "up", "score", "conversations"),
+        *("data", "train", "models", "db", "demo", "up", "score", "conversations"),
         *("benchmark", "figures", "users", "labels", "chat"),
     ]
 
