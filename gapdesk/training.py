@@ -68,12 +68,13 @@ def files_hash(paths: Sequence[Path]) -> str:
 
 
 def gap_model_code_hash(package: Path = Path(gapmodel.__file__).parent) -> str:
-    """Hash of every source file of the ``gapmodel`` package (the installed one).
+    """Hash of every file of the ``gapmodel`` package (the installed one): its code and
+    the resources it fits with (the sentence encoder's tokenizer).
 
     The whole package, not a list of file names: a module added, moved or renamed
     changes the key as surely as an edited one.
     """
-    sources = sorted(package.rglob("*.py"))
+    sources = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     return data_hash(
         *(str(p.relative_to(package)).encode() + b"\0" + p.read_bytes() for p in sources)
     )
@@ -143,6 +144,24 @@ def train(
         jobs.append(rasa.run(command, "NLU cross-validation", logs / "train-crossval.log"))
     rasa.wait_all(jobs)
 
+    gap_model_path = _gap_model(project, models_dir, cv_file, folds, force, semantic, spacy_model)
+    if jobs:
+        logger.info("training took %.0f s", time.monotonic() - started)
+    gap_version = gap_model_path.name.removeprefix("gap-").removesuffix(".joblib")
+    hashes = {"rasa": rasa_model.name, "crossval": cv_key, "gap": gap_version}
+    return Trained(rasa_model, gap_model_path, hashes, _evaluation(gap_model_path))
+
+
+def _gap_model(
+    project: Project,
+    models_dir: Path,
+    cv_file: Path,
+    folds: int,
+    force: bool,
+    semantic: bool,
+    spacy_model: str,
+) -> Path:
+    """The gap model for these predictions and examples: fitted unless it exists."""
     examples = read_rasa_nlu([project.nlu])
     reader = shared_reader(spacy_model).identity
     gap_version = gap_model_key(
@@ -151,8 +170,8 @@ def train(
     gap_version += "-semantic" if semantic else ""
     if spacy_model != DEFAULT_SPACY_MODEL:
         gap_version += f"-{spacy_model}"
-    gap_model_path = models_dir / f"gap-{gap_version}.joblib"
-    if force or not gap_model_path.is_file():
+    path = models_dir / f"gap-{gap_version}.joblib"
+    if force or not path.is_file():
         model = fit_gap_model(
             read_predictions(cv_file),
             [e.text for e in examples],
@@ -162,15 +181,12 @@ def train(
             spacy_model,
             KnowledgeBase.load(project.root / project.knowledge_base),
         )
-        model.save(gap_model_path)
+        model.save(path)
         logger.info(
             "gap model %s: cv AUROC %s, NLU cv accuracy %s",
             model.version, model.metadata["cv_auroc"], model.metadata["nlu_cv_accuracy"],
         )  # fmt: skip
-    if jobs:
-        logger.info("training took %.0f s", time.monotonic() - started)
-    hashes = {"rasa": rasa_model.name, "crossval": cv_key, "gap": gap_version}
-    return Trained(rasa_model, gap_model_path, hashes, _evaluation(gap_model_path))
+    return path
 
 
 def _evaluation(gap_model: Path) -> dict[str, Any]:

@@ -25,13 +25,16 @@ def test_read_predictions(tmp_path: Path) -> None:
 
 def test_the_code_hash_covers_every_module_of_the_package(tmp_path: Path) -> None:
     copy = tmp_path / "gapmodel"
-    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "resources"))
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
     before = gap_model_code_hash(copy)
     assert before == gap_model_code_hash(PACKAGE)
     (copy / "new_module.py").write_text("X = 1\n")  # a module no list of names knows
     added = gap_model_code_hash(copy)
     (copy / "new_module.py").rename(copy / "renamed.py")
-    assert len({before, added, gap_model_code_hash(copy)}) == 3
+    renamed = gap_model_code_hash(copy)
+    tokenizer = next((copy / "resources").rglob("tokenizer.json"))
+    tokenizer.write_bytes(tokenizer.read_bytes() + b" ")  # a resource the model fits with
+    assert len({before, added, renamed, gap_model_code_hash(copy)}) == 4
 
 
 def test_the_gap_model_key_follows_the_data_actually_fitted(tmp_path: Path) -> None:
