@@ -91,7 +91,7 @@ class Services:
             logger.error("gap scorer exceeded %d ms; escalating", self.settings.scorer_timeout_ms)
         except ModelNotTrainedError as exc:  # logged with its cause at start
             logger.warning("no gap model (%s); escalating", exc)
-        except Exception:
+        except Exception:  # any scorer failure must escalate, not crash
             logger.exception("gap scorer failed; escalating")
         return None
 
@@ -109,7 +109,7 @@ class Services:
                 "no answer to 'is an agent online?' within %d ms; using the usual hand-over",
                 PRESENCE_TIMEOUT_SECONDS * 1000,
             )
-        except Exception:
+        except Exception:  # a database problem must not silence the bot
             logger.warning("could not check whether an agent is online", exc_info=True)
         return None
 

@@ -23,9 +23,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from console import conversation_pages, live, pages
 from console.urls import ConversationRoute, conversation_url
 from gapdesk.engine.client import RasaClient
+from gapdesk.errors import EngineError, StorageError
 from gapdesk.settings import Settings
 from gapdesk.storage.store import Store, make_engine
-from gapmodel.errors import EngineError, StorageError
 from gapmodel.knowledge import KnowledgeBase
 
 logger = logging.getLogger(__name__)

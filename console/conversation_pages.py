@@ -16,8 +16,8 @@ from console.auth import ConsoleUser, requires
 from console.handoff import Handoff, can_receive_pushes
 from console.pages import render
 from console.urls import conversation_url
+from gapdesk.errors import EngineError
 from gapdesk.labels import OUT_OF_SCOPE
-from gapmodel.errors import EngineError
 from gapmodel.knowledge import KnowledgeBase
 
 logger = logging.getLogger(__name__)
@@ -170,12 +170,13 @@ async def reply(request: Request, user: ConsoleUser) -> Response:
 async def _release(request: Request, user: ConsoleUser, resolved: bool) -> Response:
     conversation_id = _conversation_id(request)
     handoff = _handoff(request)
+    store = request.app.state.store
     if resolved:
-        resume = partial(handoff.resolve, conversation_id)
+        channel = await run_in_threadpool(casework.channel_of, store, conversation_id)
+        resume = partial(handoff.resolve, conversation_id, channel)  # its channel's words
     else:
         message = str((await request.form()).get("message") or "").strip()[:MAX_REPLY]
         resume = partial(handoff.hand_back, conversation_id, user, message or None)
-    store = request.app.state.store
     try:
         done = await run_in_threadpool(
             casework.release, store, conversation_id, user, resolved, resume

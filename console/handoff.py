@@ -3,11 +3,11 @@
 All of it goes through Rasa's HTTP API with short-lived JWTs signed on the server
 (``gapdesk.engine.client``); the browser never sees a token.
 
-What the bot says when a case is resolved is the domain's responses, rendered here
-(``gapdesk.responses``) and pushed as ``bot`` events in the same request that resumes
-the bot, so they arrive in order after it is awake. (Rasa's ``/execute`` endpoint, the
-alternative, is deprecated, runs one action per request and cannot fill the rating
-buttons' payloads.)
+What the bot says when a case is resolved is the domain's responses, of the model Rasa
+runs (read through its API), rendered here (``gapdesk.responses``) and pushed as
+``bot`` events in the same request that resumes the bot, so they arrive in order after
+it is awake. (Rasa's ``/execute`` endpoint, the alternative, is deprecated, runs one
+action per request and cannot fill the rating buttons' payloads.)
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from console.auth import ConsoleUser
 from gapdesk.conversation import FAILURES_SLOT
 from gapdesk.engine.client import RasaClient
 from gapdesk.ratings import RATE_CONVERSATION, satisfaction_payloads
-from gapdesk.responses import Responses, load_responses, render
+from gapdesk.responses import Responses, of_domain, render
 
 # Rasa 3.6 channels whose output can receive messages pushed by the API (GUIDE).
 # Telegram's get_output_channel is broken in Rasa 3.6; bot/channels.py's
@@ -61,11 +61,11 @@ def bot_event(
 
 
 class Handoff:
-    def __init__(
-        self, rasa: RasaClient, responses: Callable[[], Responses] = load_responses
-    ) -> None:
+    def __init__(self, rasa: RasaClient, responses: Callable[[], Responses] | None = None) -> None:
         self.rasa = rasa
-        self.responses = responses  # read when needed: edits to the domain apply at once
+        # The words of the model Rasa runs (its domain, over the API), read when needed:
+        # a console needs no copy of the bot's files, and never says what Rasa would not.
+        self.responses = responses or (lambda: of_domain(self.rasa.domain()))
 
     def pause(self, conversation_id: str) -> None:
         """Silence the bot (a supervisor takes over a conversation the bot still runs)."""

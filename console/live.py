@@ -19,7 +19,7 @@ from starlette.responses import Response, StreamingResponse
 
 from console import casework
 from console.auth import SESSION_COOKIE, ConsoleUser, requires, session_user
-from gapmodel.errors import EngineError, StorageError
+from gapdesk.errors import EngineError, StorageError
 
 POLL_SECONDS = 1.0
 KEEPALIVE_SECONDS = 15.0

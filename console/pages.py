@@ -25,9 +25,9 @@ from console.auth import (
 from console.urls import local_path
 from gapdesk.accounts import ROLES, list_users, set_user
 from gapdesk.accounts import create_user as create_account
+from gapdesk.errors import AccountError
 from gapdesk.registry import Registry
 from gapdesk.settings import Settings
-from gapmodel.errors import AccountError
 
 SEARCH_LIMIT = 200  # characters of a review search
 

@@ -10,9 +10,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
+from gapdesk.errors import AccountError
 from gapdesk.storage.models import User
 from gapdesk.storage.store import Store
-from gapmodel.errors import AccountError
 
 ROLES = ("agent", "supervisor", "admin")
 MIN_PASSWORD_LENGTH = 12

@@ -22,10 +22,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from gapdesk.errors import RegistryError
 from gapdesk.models_dir import Trained, write_current
 from gapdesk.storage.models import AuditEvent, ModelVersion
 from gapdesk.storage.store import Store
-from gapmodel.errors import RegistryError
 
 ACTOR = "gapdesk"  # in the audit log, for what the command line does
 

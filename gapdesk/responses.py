@@ -119,8 +119,3 @@ def button(
         if candidate.get("payload") == payload:
             return dict(candidate)
     raise ConfigurationError(f"the response {name!r} has no button sending {payload!r}")
-
-
-def domain_text(name: str, domain: Path = DEFAULT_DOMAIN) -> str:
-    """The generic words of response ``name``, read from the domain files."""
-    return text(load_responses(domain), name)

@@ -25,10 +25,11 @@ import httpx
 from gapdesk.engine import rasa as rasa_engine
 from gapdesk.engine.channels import TELEGRAM, rasa_credentials, write_rasa_credentials
 from gapdesk.engine.secrets import jwt_secret, telegram_secret_token, webhook_token
+from gapdesk.errors import EngineError
 from gapdesk.models_dir import current_models
 from gapdesk.policy import intent_overrides
 from gapdesk.settings import Settings
-from gapmodel.errors import ConfigurationError, EngineError, GapdeskError
+from gapmodel.errors import ConfigurationError, GapdeskError
 
 logger = logging.getLogger(__name__)
 

@@ -107,7 +107,7 @@ def shared_encoder() -> SentenceEncoder | None:
         try:
             encoder.encode(["warm up"])
             _encoder = encoder
-        except Exception as exc:
+        except Exception as exc:  # degrade, do not fail
             _unavailable = True
             logger.warning("sentence embeddings unavailable (%s); gap model runs without", exc)
     return _encoder

@@ -1,4 +1,7 @@
-"""Typed errors of the gapdesk library.
+"""Typed errors of the gap model library, and the base of every gapdesk error.
+
+The application's own errors (storage, Rasa, accounts, the registry) are in
+``gapdesk.errors``.
 
 Each carries enough context to log; the action server translates them into a safe
 customer message in one place (``actions/safety.py``), the CLI into an exit code
@@ -18,23 +21,3 @@ class ConfigurationError(GapdeskError):
 
 class ModelNotTrainedError(GapdeskError):
     """No trained gap model was found where one was expected."""
-
-
-class StorageError(GapdeskError):
-    """The database could not be read or written."""
-
-
-class TransientStorageError(StorageError):
-    """The database is unreachable or busy; the same write may succeed later."""
-
-
-class AccountError(GapdeskError):
-    """A user account request that cannot be honoured (bad name, weak password, ...)."""
-
-
-class EngineError(GapdeskError):
-    """The Rasa engine (a separate process and environment) failed."""
-
-
-class RegistryError(GapdeskError):
-    """A model version that does not exist, or cannot serve (its files are gone)."""

@@ -1,4 +1,4 @@
-"""The project's files agree with each other: domain, rules, actions, answers, README."""
+"""The project's files agree with each other: domain, rules, stories, actions and answers."""
 
 from __future__ import annotations
 

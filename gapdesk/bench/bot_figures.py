@@ -38,6 +38,7 @@ from gapdesk.datasets import LabelledText, read_labelled
 from gapdesk.engine import rasa
 from gapdesk.engine.client import RasaClient
 from gapdesk.engine.project import Project
+from gapdesk.errors import EngineError
 from gapdesk.models_dir import current_models
 from gapdesk.policy import decide_turn
 from gapdesk.settings import Settings
@@ -45,7 +46,6 @@ from gapdesk.storage.migrate import upgrade
 from gapdesk.supervisor import build_services, free_ports, running
 from gapdesk.training import read_predictions, write_messages
 from gapmodel.decision import ANSWER, ESCALATE
-from gapmodel.errors import EngineError
 from gapmodel.fitting import Prediction
 from gapmodel.knowledge import KnowledgeBase
 from gapmodel.model import GapModel

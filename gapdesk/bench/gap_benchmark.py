@@ -93,7 +93,7 @@ def _nlu_predictions(
 
 
 def _latency(model: GapModel, inputs: list[Any]) -> dict[str, float]:
-    """Per-turn scoring time on one thread, as the action server scores (processes.py)."""
+    """Per-turn scoring time on one thread, as the action server scores (see supervisor)."""
     timings = []
     # As a freshly started server: a test message equal to a training text is read anew.
     forget_training_readings()

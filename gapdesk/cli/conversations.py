@@ -22,7 +22,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         dest="conversations_command", required=True, metavar="ACTION"
     )
     listing = conv_commands.add_parser("list", help="most recent conversations")
-    listing.add_argument("--status", choices=list(ConversationStatus))
+    listing.add_argument("--status", choices=[status.value for status in ConversationStatus])
     listing.add_argument("--limit", type=int, default=20)
     listing.set_defaults(handler=_cmd_list)
     show = conv_commands.add_parser("show", help="one conversation with scores and reasons")

@@ -8,8 +8,8 @@ import sys
 
 from gapdesk.cli.connections import open_store
 from gapdesk.cli.terminal import terminal_text
+from gapdesk.errors import AccountError
 from gapdesk.settings import Settings
-from gapmodel.errors import AccountError
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

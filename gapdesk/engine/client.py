@@ -17,8 +17,8 @@ import httpx
 import jwt
 
 from gapdesk.engine.secrets import jwt_secret, webhook_token
+from gapdesk.errors import EngineError
 from gapdesk.settings import Settings
-from gapmodel.errors import EngineError
 
 TOKEN_LIFETIME_SECONDS = 60
 
@@ -55,7 +55,10 @@ class RasaClient:
         )
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        headers = {"Authorization": f"Bearer {sign_token(self.secret)}"}
+        headers = {
+            "Authorization": f"Bearer {sign_token(self.secret)}",
+            "Accept": "application/json",
+        }
         try:
             response = httpx.request(
                 method, self.base_url + path, headers=headers, timeout=self.timeout, **kwargs
@@ -69,6 +72,10 @@ class RasaClient:
     def parse(self, text: str) -> dict[str, Any]:
         """The NLU's reading of ``text`` (intent ranking, entities)."""
         return dict(self._request("POST", "/model/parse", json={"text": text}))
+
+    def domain(self) -> dict[str, Any]:
+        """The domain of the model Rasa runs (its responses are what the bot says)."""
+        return dict(self._request("GET", "/domain"))
 
     def tracker(self, conversation_id: str) -> dict[str, Any]:
         return dict(self._request("GET", f"/conversations/{_in_path(conversation_id)}/tracker"))

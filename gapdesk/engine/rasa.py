@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gapdesk.engine.project import Project
-from gapmodel.errors import EngineError
+from gapdesk.errors import EngineError
 
 logger = logging.getLogger(__name__)
 

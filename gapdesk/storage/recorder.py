@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from gapmodel.errors import TransientStorageError
+from gapdesk.errors import TransientStorageError
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class Recorder:
                     written += 1
                 except TransientStorageError:
                     break  # still down: keep this one and the rest, in order
-                except Exception as exc:
+                except Exception as exc:  # this record can never be written
                     self._dead_letter_line(line, f"{exc.__class__.__name__}: {exc}")
                 pending.pop(0)
             self._rewrite_spool(pending)
@@ -132,7 +132,7 @@ class Recorder:
     def _write_or_hold(self, record: dict[str, Any], retry: bool = False) -> None:
         try:
             self._write(record)
-        except Exception:
+        except Exception:  # the writer thread must survive anything
             if not retry:  # a held record was logged when it was first held
                 logger.exception(
                     "could neither store nor spool %s record for conversation %s; held in memory",
@@ -151,7 +151,7 @@ class Recorder:
     def _replay_quietly(self) -> None:
         try:
             self.replay_spool()
-        except Exception:
+        except Exception:  # the writer thread must survive anything
             logger.exception("could not replay the spool %s", self.spool_path)
 
     def _write(self, record: dict[str, Any]) -> None:
@@ -162,7 +162,7 @@ class Recorder:
             self.sink.apply(record)
         except TransientStorageError as exc:
             self._spool(record, str(exc))
-        except Exception as exc:
+        except Exception as exc:  # bad data: set it aside, keep recording
             line = json.dumps(record, ensure_ascii=False, default=str)
             with self._locked():
                 self._dead_letter_line(line, f"{exc.__class__.__name__}: {exc}")

@@ -23,8 +23,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from gapdesk.conversation import ConversationStatus
+from gapdesk.errors import StorageError, TransientStorageError
 from gapdesk.storage.models import Conversation, Escalation, Feedback, GapScoreRow, Turn, User
-from gapmodel.errors import StorageError, TransientStorageError
 
 # Errors after which the same write may succeed later (server down, network, pool full).
 _TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)

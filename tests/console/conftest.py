@@ -16,12 +16,13 @@ from starlette.testclient import TestClient
 
 from console.app import create_app
 from gapdesk.accounts import hash_password
+from gapdesk.errors import EngineError
+from gapdesk.responses import load_responses
 from gapdesk.settings import Settings
 from gapdesk.storage.migrate import upgrade
 from gapdesk.storage.models import Turn, User
 from gapdesk.storage.recorder import new_record
 from gapdesk.storage.store import Store, make_engine
-from gapmodel.errors import EngineError
 
 PASSWORD = "correct horse battery"
 _HASH = hash_password(PASSWORD)
@@ -38,6 +39,12 @@ class RecordingRasa:
         if self.down:
             raise EngineError("Rasa did not answer")
         self.events.setdefault(conversation_id, []).extend(events)
+
+    def domain(self) -> dict[str, Any]:
+        """The shipped domain's responses, as Rasa's API returns them."""
+        if self.down:
+            raise EngineError("Rasa did not answer")
+        return {"responses": load_responses()}
 
     def tracker(self, conversation_id: str) -> dict[str, Any]:
         if self.down:

@@ -17,7 +17,7 @@ import pytest
 from gapdesk.responses import load_responses, render
 from tests.services import leave_out
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.rasa_env  # Rasa's own code, in its environment; no server
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"

@@ -12,7 +12,12 @@ from gapdesk.ratings import (
     parse_payload,
     reason_payloads,
 )
-from gapdesk.responses import domain_text, load_responses, render
+from gapdesk.responses import load_responses, render, text
+
+
+def domain_text(name: str) -> str:
+    """The generic words of response ``name`` in the shipped domain."""
+    return text(load_responses(), name)
 
 
 def _button_titles(name: str, payloads: dict[str, str]) -> dict[str, str]:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from gapdesk.accounts import authenticate, create_user, hash_password, list_users, verify_password
+from gapdesk.errors import AccountError
 from gapdesk.storage.migrate import upgrade
 from gapdesk.storage.store import Store, make_engine
-from gapmodel.errors import AccountError
 
 PASSWORD = "correct horse battery"
 

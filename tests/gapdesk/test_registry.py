@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from gapdesk.errors import RegistryError
 from gapdesk.models_dir import Trained, current_models
 from gapdesk.registry import Registry, VersionStatus, publish_trained
 from gapdesk.storage.migrate import upgrade
 from gapdesk.storage.models import AuditEvent
 from gapdesk.storage.store import Store, make_engine
 from gapmodel.classifier import GapClassifier
-from gapmodel.errors import RegistryError
 from gapmodel.features import GapFeaturizer
 from gapmodel.model import GapModel
 from gapmodel.types import GapInput

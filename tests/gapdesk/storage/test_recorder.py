@@ -82,7 +82,7 @@ class FlakySink:
         self.written: list[str] = []
 
     def apply(self, record: dict) -> None:
-        from gapmodel.errors import TransientStorageError
+        from gapdesk.errors import TransientStorageError
 
         if record.get("customer_text") == "bad":
             raise ValueError("A string literal cannot contain NUL (0x00) characters.")

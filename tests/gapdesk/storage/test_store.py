@@ -3,11 +3,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect
 
+from gapdesk.errors import StorageError
 from gapdesk.storage.migrate import upgrade
 from gapdesk.storage.models import Base
 from gapdesk.storage.recorder import new_record
 from gapdesk.storage.store import Store, make_engine
-from gapmodel.errors import StorageError
 
 
 @pytest.fixture
