@@ -132,19 +132,23 @@ def get_services() -> Services:
 
 
 def build_services(settings: Settings) -> Services:
-    """The real services: the trained gap model, the database, the demo bank."""
+    """The real services: the trained gap model, the database, the demo bank.
+
+    The gap model follows the model registry: a version promoted or rolled back while
+    the server runs is loaded beside the one in use and swapped in (gapdesk.serving).
+    """
     from gapdesk.demo.bank import DemoBank
     from gapdesk.models_dir import current_models
+    from gapdesk.registry import Registry
+    from gapdesk.serving import ServingModel, gap_model_file
     from gapdesk.storage.recorder import Recorder
     from gapdesk.storage.store import Store, make_engine
-    from gapmodel.model import GapModel
 
     current = current_models(settings.models_path)
+    path = Path(current.get("gap_model", settings.models_path / "missing"))
     scorer: Scorer
     try:
-        model = GapModel.load(Path(current.get("gap_model", settings.models_path / "missing")))
-        model.warm_up()
-        scorer, version = model, model.version
+        scorer, version = _load_gap_model(path), path.name
     except ModelNotTrainedError as exc:
         # Without a model every answer escalates (a failed score does), which keeps
         # "talk to a person" and hand-overs working; an apology for every message would not.
@@ -152,7 +156,26 @@ def build_services(settings: Settings) -> Services:
         scorer, version = UnavailableScorer(exc), "none"
     engine = make_engine(settings.database_url)
     store = Store(engine)
+    registry = Registry(store, settings.models_path)
+    serving = ServingModel(
+        scorer,
+        path if version != "none" else None,
+        lambda: gap_model_file(registry),
+        _load_gap_model,
+        settings.model_poll_seconds,
+    )
+    if settings.model_poll_seconds > 0:
+        serving.start()
     recorder = Recorder(store, settings.var_path / "spool" / "records.jsonl")
     atexit.register(recorder.close)  # write what is queued when the server stops
     logger.info("gap model %s; database %s", version, engine.url.render_as_string())
-    return Services(settings, KnowledgeBase.load(), scorer, recorder, DemoBank(engine), store)
+    return Services(settings, KnowledgeBase.load(), serving, recorder, DemoBank(engine), store)
+
+
+def _load_gap_model(path: Path) -> Scorer:
+    """A gap model ready to score: loaded, and warmed up outside any customer's turn."""
+    from gapmodel.model import GapModel
+
+    model = GapModel.load(path)
+    model.warm_up()
+    return model

@@ -50,6 +50,12 @@ class Settings:
     )
     action_server_port: int = _setting(5055, "Port of the rasa-sdk action server.")
     models_dir: str = _setting("models", "Folder with trained Rasa and gap models.")
+    model_poll_seconds: float = _setting(
+        5.0,
+        "How often the action server and `gapdesk up` ask the model registry which version "
+        "is current, to switch to a newly promoted or rolled-back one without a restart. "
+        "0: never (the version at start serves until a restart).",
+    )
     models_keep: int = _setting(
         3,
         "How many of the newest model versions keep their files under the models folder "

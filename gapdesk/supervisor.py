@@ -18,18 +18,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import httpx
 
 from gapdesk.engine import rasa as rasa_engine
 from gapdesk.engine.channels import TELEGRAM, rasa_credentials, write_rasa_credentials
+from gapdesk.engine.client import RasaClient
 from gapdesk.engine.secrets import jwt_secret, telegram_secret_token, webhook_token
 from gapdesk.errors import EngineError
 from gapdesk.models_dir import current_models
 from gapdesk.policy import intent_overrides
 from gapdesk.settings import Settings
 from gapmodel.errors import ConfigurationError, GapdeskError
+
+if TYPE_CHECKING:
+    from gapdesk.serving import RasaModelFollower
 
 logger = logging.getLogger(__name__)
 
@@ -265,6 +270,24 @@ def _stop_signal(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def follow_models(settings: Settings) -> RasaModelFollower:
+    """Keep the Rasa server on the registry's current Rasa model (promotions and
+    rollbacks reach it within ``GAPDESK_MODEL_POLL_SECONDS``, through Rasa's API)."""
+    # SQLAlchemy: only when starting (the CLI's parser imports this module)
+    from gapdesk.registry import Registry
+    from gapdesk.serving import RasaModelFollower, rasa_model_file
+    from gapdesk.storage.store import Store, make_engine
+
+    registry = Registry(Store(make_engine(settings.database_url)), settings.models_path)
+    started_with = Path(current_models(settings.models_path)["rasa_model"])
+    return RasaModelFollower(
+        RasaClient.from_settings(settings, timeout=300),  # a model takes a while to load
+        started_with,
+        lambda: rasa_model_file(registry),
+        settings.model_poll_seconds,
+    )
+
+
 def up(settings: Settings) -> int:
     """Run in the foreground until Ctrl-C or a service dies."""
     services = build_services(settings)
@@ -272,8 +295,11 @@ def up(settings: Settings) -> int:
     # in the background by a script inherits an ignored SIGINT).
     signal.signal(signal.SIGINT, _stop_signal)
     signal.signal(signal.SIGTERM, _stop_signal)
+    follower = follow_models(settings)
     try:
         with running(services):
+            if settings.model_poll_seconds > 0:
+                follower.start()
             print(
                 "\ngapdesk is running:\n"
                 f"  Rasa server     {settings.rasa_url}  (socket.io: /socket.io; REST: "
@@ -295,3 +321,5 @@ def up(settings: Settings) -> int:
     except KeyboardInterrupt:
         print("\nstopped gapdesk.", flush=True)
         return 0
+    finally:
+        follower.stop()

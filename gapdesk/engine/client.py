@@ -10,6 +10,7 @@ integrators are given: it lets them post customers' messages, not read conversat
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -72,6 +73,10 @@ class RasaClient:
     def parse(self, text: str) -> dict[str, Any]:
         """The NLU's reading of ``text`` (intent ranking, entities)."""
         return dict(self._request("POST", "/model/parse", json={"text": text}))
+
+    def replace_model(self, model_file: Path) -> None:
+        """Have Rasa load another model file (it swaps once the new one is loaded)."""
+        self._request("PUT", "/model", json={"model_file": str(Path(model_file).resolve())})
 
     def domain(self) -> dict[str, Any]:
         """The domain of the model Rasa runs (its responses are what the bot says)."""
