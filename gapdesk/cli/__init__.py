@@ -26,6 +26,7 @@ from gapdesk.cli import (
     labels,
     models,
     score,
+    signals,
     train,
     up,
     users,
@@ -37,7 +38,8 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 # In the order `gapdesk --help` lists them.
 COMMAND_GROUPS = (
-    data, train, models, db, demo, up, score, conversations, bench, users, labels, chat,
+    data, train, models, db, demo, up, score, conversations, bench, users, labels, signals,
+    chat,
 )  # fmt: skip
 
 
