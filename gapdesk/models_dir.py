@@ -9,6 +9,8 @@ loads the machine-learning stack.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,9 +35,11 @@ def write_current(
     if version:
         current["version"] = version
     pointer = models_dir / CURRENT_FILE
-    partial = pointer.with_suffix(".json.partial")
-    partial.write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
-    partial.replace(pointer)
+    # A name of its own: two writers never swap each other's half-written files.
+    handle, partial = tempfile.mkstemp(prefix=".current-", suffix=".json", dir=models_dir)
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        file.write(json.dumps(current, indent=2) + "\n")
+    os.replace(partial, pointer)
     return current
 
 

@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from gapdesk.errors import RegistryError
+from gapdesk.errors import RegistryError, StorageError
 from gapdesk.models_dir import Trained, write_current
-from gapdesk.storage.models import AuditEvent, ModelVersion
+from gapdesk.storage.models import AuditEvent, ModelVersion, as_utc
 from gapdesk.storage.store import Store
 
 ACTOR = "gapdesk"  # in the audit log, for what the command line does
@@ -59,7 +59,11 @@ class Version:
 
     @classmethod
     def of(cls, row: ModelVersion) -> Version:
-        return cls(**{name: getattr(row, name) for name in cls.__dataclass_fields__})
+        values = {name: getattr(row, name) for name in cls.__dataclass_fields__}
+        for name in ("created_at", "promoted_at"):  # SQLite gives naive UTC times
+            if values[name] is not None:
+                values[name] = as_utc(values[name])
+        return cls(**values)
 
     def as_dict(self) -> dict[str, Any]:
         values = {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -128,29 +132,41 @@ class Registry:
         evaluation: dict[str, Any] | None = None,
     ) -> Version:
         """A new candidate version of these two files (named v1, v2, ...)."""
-        with self.store.session() as session:
-            names = session.scalars(select(ModelVersion.name)).all()
-            number = 1 + max(map(_number, names), default=0)
-            row = ModelVersion(
-                name=f"v{number}",
-                parent=parent,
-                created_at=datetime.now(UTC),
-                trigger=trigger,
-                status=VersionStatus.CANDIDATE,
-                current=False,
-                pinned=False,
-                rasa_model=self._relative(rasa_model),
-                gap_model=self._relative(gap_model),
-                data_hashes=data_hashes or {},
-                signal_counts=signal_counts or {},
-                evaluation=evaluation or {},
-            )
-            session.add(row)
-            session.flush()
-            return Version.of(row)
+        for attempt in range(5):  # another process may take the same number meanwhile
+            try:
+                with self.store.session() as session:
+                    names = session.scalars(select(ModelVersion.name)).all()
+                    row = ModelVersion(
+                        name=f"v{1 + max(map(_number, names), default=0)}",
+                        parent=parent,
+                        created_at=datetime.now(UTC),
+                        trigger=trigger,
+                        status=VersionStatus.CANDIDATE,
+                        current=False,
+                        pinned=False,
+                        rasa_model=self._relative(rasa_model),
+                        gap_model=self._relative(gap_model),
+                        data_hashes=data_hashes or {},
+                        signal_counts=signal_counts or {},
+                        evaluation=evaluation or {},
+                    )
+                    session.add(row)
+                    session.flush()
+                    return Version.of(row)
+            except StorageError:
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
 
-    def promote(self, name: str, actor: str = ACTOR, why: str = "") -> Version:
-        """Make ``name`` the current version; refused while any of its files is missing."""
+    def promote(
+        self, name: str, actor: str = ACTOR, why: str = "", retire: str | None = None
+    ) -> Version:
+        """Make ``name`` the current version; refused while any of its files is missing.
+
+        ``retire`` (the version a rollback leaves) is marked rolled back in the same
+        transaction. Promotions are serialised: the rows are locked first (PostgreSQL;
+        SQLite has one writer at a time), and a unique index allows one current row.
+        """
         version = self.get(name)
         missing = self.missing_files(version)
         if missing:
@@ -160,15 +176,19 @@ class Registry:
                 "(`gapdesk models list`) or run `gapdesk train`"
             )
         with self.store.session() as session:
-            previous = session.scalar(
-                select(ModelVersion.name).where(ModelVersion.current.is_(True))
-            )
+            rows = session.scalars(select(ModelVersion).with_for_update()).all()
+            previous = next((r.name for r in rows if r.current), None)
             session.execute(
                 update(ModelVersion).where(ModelVersion.current.is_(True)).values(current=False)
             )
+            session.flush()  # the unique index sees no current row before the new one
             row = session.get(ModelVersion, name)
             assert row is not None
             row.current, row.status, row.promoted_at = True, VersionStatus.PROMOTED, _now()
+            if retire is not None:
+                retired = session.get(ModelVersion, retire)
+                if retired is not None:
+                    retired.status = VersionStatus.ROLLED_BACK
             _audit(session, actor, "promote_model", version=name, previous=previous, why=why)
             session.flush()
             promoted = Version.of(row)
@@ -200,12 +220,8 @@ class Registry:
         if not earlier:
             raise RegistryError(f"{current.name} is the only version ever served")
         target = earlier[-1]
-        promoted = self.promote(target.name, actor, why=f"rollback from {current.name}")
-        with self.store.session() as session:
-            row = session.get(ModelVersion, current.name)
-            assert row is not None
-            row.status = VersionStatus.ROLLED_BACK
-        return promoted
+        why = f"rollback from {current.name}"
+        return self.promote(target.name, actor, why=why, retire=current.name)
 
     def pin(self, name: str, pinned: bool = True) -> Version:
         """A pinned version keeps its files whatever ``prune`` keeps."""
@@ -270,15 +286,16 @@ def publish_trained(
     """Register and promote a pair ``gapdesk train`` made for the first time.
 
     A pair registered before is left as it is (whether or not it serves): training
-    again on the same inputs must not undo a rollback. Returns the version and whether
+    again on the same inputs must not undo a rollback, unless the current version
+    cannot serve (its files are gone). Returns the version and whether
     it is new. The pointer file is rewritten for the current version either way, and
     old versions are pruned.
     """
     registry = Registry(store, models_dir)
     version = registry.find(trained.rasa_model, trained.gap_model)
+    current = registry.current()
     new = version is None
     if version is None:
-        current = registry.current()
         version = registry.register(
             trained.rasa_model,
             trained.gap_model,
@@ -288,6 +305,10 @@ def publish_trained(
             evaluation=trained.evaluation,
         )
         version = registry.promote(version.name, why=f"gapdesk {trigger}")
+    elif current is None or registry.missing_files(current):
+        # Nothing can serve (the models folder was emptied, or the registry is new):
+        # the pair just trained does, whatever became of it before.
+        version = registry.promote(version.name, why=f"gapdesk {trigger}: nothing could serve")
     serving = registry.current()
     if serving is not None:
         write_current(models_dir, *registry.files(serving), version=serving.name)

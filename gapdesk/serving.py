@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -110,10 +111,21 @@ class ServingModel(_Poller):
 
 class RasaModels(Protocol):
     def replace_model(self, model_file: Path) -> None: ...
+    def model_file(self) -> Path | None: ...
+
+
+# After a failed load, Rasa is asked again for the same model only this much later.
+RETRY_SECONDS = 60.0
 
 
 class RasaModelFollower(_Poller):
-    """Keeps a Rasa server on the current version's Rasa model."""
+    """Keeps a Rasa server on the current version's Rasa model.
+
+    Rasa 3.6 loads a model on its event loop: messages wait for the load (seconds for
+    a bot of this size), none is dropped. A load that fails (Rasa restarting, a
+    timeout) is tried again after ``RETRY_SECONDS``; what Rasa runs is then read
+    from Rasa itself, since a timed-out load may still have finished.
+    """
 
     def __init__(
         self,
@@ -121,24 +133,41 @@ class RasaModelFollower(_Poller):
         path: Path | None,
         wanted: Callable[[], Path | None],
         poll_seconds: float = POLL_SECONDS,
+        retry_seconds: float = RETRY_SECONDS,
     ) -> None:
         super().__init__(poll_seconds)
         self.rasa, self._path, self._wanted = rasa, path, wanted
-        self._failed: Path | None = None
+        self.retry_seconds = retry_seconds
+        self._failed: tuple[Path, float] | None = None  # what failed, and when
 
     def check(self) -> bool:
         wanted = self._wanted()
-        if wanted is None or _same(wanted, self._path) or _same(wanted, self._failed):
+        if wanted is None or _same(wanted, self._path):
+            return False
+        if self._failed and _same(wanted, self._failed[0]) and not self._retry_due():
             return False
         try:
             self.rasa.replace_model(wanted)
-        except Exception:  # Rasa keeps its model; say so once
-            logger.exception("Rasa did not load %s; it keeps %s", wanted, self._path)
-            self._failed = wanted
+        except Exception:  # Rasa keeps (or may have got) a model: ask it which
+            if not (self._failed and _same(wanted, self._failed[0])):
+                logger.exception("Rasa did not load %s; it keeps %s", wanted, self._path)
+            self._failed = (wanted, time.monotonic())
+            self._path = self._running() or self._path
             return False
         self._path, self._failed = wanted, None
         logger.info("Rasa now runs %s", wanted)
         return True
+
+    def _retry_due(self) -> bool:
+        return self._failed is not None and (
+            time.monotonic() - self._failed[1] >= self.retry_seconds
+        )
+
+    def _running(self) -> Path | None:
+        try:
+            return self.rasa.model_file()
+        except Exception:  # Rasa not answering: what it runs stays unknown
+            return None
 
 
 def _same(a: Path | None, b: Path | None) -> bool:

@@ -59,7 +59,7 @@ class Signals:
     counts: Counter[str] = field(default_factory=Counter)
 
     def summary(self) -> dict[str, Any]:
-        """Counts by signal, for ``--dry-run`` and the registry's record of a version."""
+        """Counts by signal (what ``gapdesk signals`` prints)."""
         return {
             "gap_rows": dict(Counter(row.source for row in self.rows)),
             "gap_rows_gaps": sum(row.is_gap for row in self.rows),
@@ -79,6 +79,7 @@ def gather(
     store: Store, training_data: Iterable[LabelledText], since: datetime | None = None
 ) -> Signals:
     """The signals given after ``since`` (every one without it), oldest first."""
+    since = as_utc(since) if since is not None else None  # SQLite's times are naive
     signals = Signals()
     labelled = _labelled_turns(store, since, signals)
     with store.session() as session:

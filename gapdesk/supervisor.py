@@ -300,26 +300,35 @@ def up(settings: Settings) -> int:
         with running(services):
             if settings.model_poll_seconds > 0:
                 follower.start()
-            print(
-                "\ngapdesk is running:\n"
-                f"  Rasa server     {settings.rasa_url}  (socket.io: /socket.io; REST: "
-                "/webhooks/rest/webhook, with the token of GAPDESK_WEBHOOK_TOKEN or "
-                "var/webhook_token)\n"
-                f"  action server   http://127.0.0.1:{settings.action_server_port}\n"
-                f"  web widget      {settings.console_url}/  (a demonstration page with the chat)\n"
-                f"  console         {settings.console_url}/queue  (agents and supervisors)\n"
-                "  chat in a terminal: .venv/bin/gapdesk chat\n"
-                f"{_first_admin_hint(settings)}"
-                "Press Ctrl-C to stop.\n",
-                flush=True,
-            )
-            while all(s.process and s.process.poll() is None for s in services):
-                time.sleep(1)
-            dead = [s.name for s in services if s.process and s.process.poll() is not None]
-            logger.error("%s stopped unexpectedly; stopping everything", ", ".join(dead))
-            return 1
+            return _serve(settings, services, follower)
     except KeyboardInterrupt:
         print("\nstopped gapdesk.", flush=True)
         return 0
+    finally:
+        follower.stop()
+
+
+def _serve(settings: Settings, services: list[Service], follower: RasaModelFollower) -> int:
+    """Say where everything listens, then wait until Ctrl-C or a service dies; the
+    follower stops before the services do (no model load sent to a stopping Rasa)."""
+    try:
+        print(
+            "\ngapdesk is running:\n"
+            f"  Rasa server     {settings.rasa_url}  (socket.io: /socket.io; REST: "
+            "/webhooks/rest/webhook, with the token of GAPDESK_WEBHOOK_TOKEN or "
+            "var/webhook_token)\n"
+            f"  action server   http://127.0.0.1:{settings.action_server_port}\n"
+            f"  web widget      {settings.console_url}/  (a demonstration page with the chat)\n"
+            f"  console         {settings.console_url}/queue  (agents and supervisors)\n"
+            "  chat in a terminal: .venv/bin/gapdesk chat\n"
+            f"{_first_admin_hint(settings)}"
+            "Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        while all(s.process and s.process.poll() is None for s in services):
+            time.sleep(1)
+        dead = [s.name for s in services if s.process and s.process.poll() is not None]
+        logger.error("%s stopped unexpectedly; stopping everything", ", ".join(dead))
+        return 1
     finally:
         follower.stop()

@@ -193,4 +193,4 @@ def _evaluation(gap_model: Path) -> dict[str, Any]:
     """The figures the gap model recorded about itself when it was fitted."""
     metadata = GapModel.load(gap_model).metadata
     keys = ("rows", "gap_rate", "cv_auroc", "nlu_cv_accuracy", "clarification_hit_rate")
-    return {key: metadata.get(key) for key in keys}
+    return {key: metadata[key] for key in keys if metadata.get(key) is not None}

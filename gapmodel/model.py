@@ -7,6 +7,7 @@ different data sets.
 
 from __future__ import annotations
 
+import os
 import pickle
 import time
 from collections.abc import Sequence
@@ -64,9 +65,14 @@ class GapModel:
         return GapScore(probability, reasons, self.version, latency, item.intent, hit_rate)
 
     def save(self, path: Path) -> None:
+        """Write the model to ``path`` in one step: a reader finds the old file or the
+        new one, never half of one (a file written beside it, then renamed)."""
+        path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.metadata["format"] = MODEL_FORMAT
-        joblib.dump(self, path)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        joblib.dump(self, partial)
+        os.replace(partial, path)
 
     @staticmethod
     def load(path: Path) -> GapModel:

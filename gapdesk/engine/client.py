@@ -78,6 +78,11 @@ class RasaClient:
         """Have Rasa load another model file (it swaps once the new one is loaded)."""
         self._request("PUT", "/model", json={"model_file": str(Path(model_file).resolve())})
 
+    def model_file(self) -> Path | None:
+        """The model file Rasa runs, as its ``GET /status`` says."""
+        name = (self._request("GET", "/status") or {}).get("model_file")
+        return Path(name) if name else None
+
     def domain(self) -> dict[str, Any]:
         """The domain of the model Rasa runs (its responses are what the bot says)."""
         return dict(self._request("GET", "/domain"))

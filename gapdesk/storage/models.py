@@ -16,10 +16,12 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -236,13 +238,23 @@ class ModelVersion(Base):
     """
 
     __tablename__ = "model_versions"
+    # At most one current row, whatever two processes promote at once.
+    __table_args__ = (
+        Index(
+            "uq_model_versions_one_current",
+            "current",
+            unique=True,
+            sqlite_where=text("current"),
+            postgresql_where=text("current"),
+        ),
+    )
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     parent: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     trigger: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), index=True)
-    current: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    current: Mapped[bool] = mapped_column(Boolean, default=False)
     promoted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     # Paths relative to the models folder, so the folder can move.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -156,3 +157,43 @@ def test_training_again_on_the_same_inputs_changes_nothing(registry: Registry) -
     assert not new and again.name == "v2" and not again.current  # the rollback holds
     assert [v.name for v in registry.versions()] == ["v2", "v1"]
     assert json.loads((models / "current.json").read_text())["version"] == "v1"
+
+
+def test_two_promotions_at_once_leave_exactly_one_current_version(registry: Registry) -> None:
+    for name in "abc":
+        registry.register(*_pair(registry, name), "train")
+    registry.promote("v1")
+    start = threading.Barrier(2)
+    errors: list[Exception] = []
+
+    def promote(name: str) -> None:
+        start.wait()
+        try:
+            registry.promote(name)
+        except Exception as exc:  # a promotion that lost is allowed to fail cleanly
+            errors.append(exc)
+
+    threads = [threading.Thread(target=promote, args=(n,)) for n in ("v2", "v3")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    current = [v.name for v in registry.versions() if v.current]
+    assert len(current) == 1 and current[0] in ("v2", "v3"), (current, errors)
+    assert current_models(registry.models_dir)["version"] in ("v2", "v3")
+
+
+def test_training_after_the_models_folder_was_emptied_serves_the_new_files(
+    registry: Registry,
+) -> None:
+    # make clean deletes models/ but keeps the database: the current version's files
+    # are gone, and the retrained pair (same inputs, same names) must serve again.
+    store, models = registry.store, registry.models_dir
+    publish_trained(store, models, Trained(*_pair(registry, "a")), keep=3)
+    publish_trained(store, models, Trained(*_pair(registry, "b")), keep=3)
+    registry.rollback()  # v1 serves; v2 is rolled back
+    for path in models.iterdir():
+        path.unlink()
+    version, new = publish_trained(store, models, Trained(*_pair(registry, "b")), keep=3)
+    assert not new and version.name == "v2" and version.current
+    assert current_models(models)["version"] == "v2"

@@ -100,3 +100,12 @@ def test_only_signals_after_the_given_time_count(store: Store) -> None:
     _rate(store, new_uid, "down", "wrong_topic")
     assert [row.text for row in gather(store, TRAINING, since).rows] == ["new question"]
     assert len(gather(store, TRAINING).rows) == 2
+
+
+def test_a_naive_time_as_sqlite_gives_it_counts_labels_too(store: Store) -> None:
+    since = datetime.now(UTC).replace(tzinfo=None)  # a version's time read from SQLite
+    time.sleep(0.05)
+    _, turn_id = _turn(store, "is my card lost")
+    _label(store, turn_id, "ana", True, "card_arrival")
+    signals = gather(store, TRAINING, since)
+    assert [row.source for row in signals.rows] == ["label"]

@@ -36,12 +36,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name"),
     )
     with op.batch_alter_table("model_versions", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_model_versions_current"), ["current"], unique=False)
+        batch_op.create_index(
+            "uq_model_versions_one_current",
+            ["current"],
+            unique=True,
+            sqlite_where=sa.text("current"),
+            postgresql_where=sa.text("current"),
+        )
         batch_op.create_index(batch_op.f("ix_model_versions_status"), ["status"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("model_versions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_model_versions_status"))
-        batch_op.drop_index(batch_op.f("ix_model_versions_current"))
+        batch_op.drop_index("uq_model_versions_one_current")
     op.drop_table("model_versions")
