@@ -1,18 +1,18 @@
 """Serving the registry's current version without a restart.
 
 Every process that serves a model polls the registry (a cheap query on gapdesk's
-database) and, when another version has become current, loads it beside the one in
-use and then swaps: each score or message is handled by exactly one version, never by
-half of one, and nothing waits for the load. A version that cannot be loaded is
-logged and the one in use keeps serving; so does a database that does not answer.
+database) and, when another version has become current, switches to it. A version
+that cannot be loaded is logged and the one in use keeps serving; so does a database
+that does not answer.
 
 - :class:`ServingModel` is the action server's gap model.
 - :class:`RasaModelFollower` tells a Rasa server to load the current Rasa model
-  (``PUT /model``, Rasa's own zero-downtime replacement).
+  (``PUT /model``, Rasa's own replacement).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -44,20 +44,67 @@ def current_files(registry: Registry) -> tuple[Path, Path] | None:
     return registry.files(version) if version else None
 
 
-class _Poller:
-    """Calls ``check`` every ``poll_seconds`` on a daemon thread until ``stop``."""
+# A switch that failed is tried again for the same version only this much later.
+RETRY_SECONDS = 60.0
 
-    def __init__(self, poll_seconds: float) -> None:
-        self.poll_seconds = poll_seconds
+
+class _Follower:
+    """Follows the version ``wanted()`` names: every ``poll_seconds``, on a daemon
+    thread, switches to it when it is another one (:meth:`_switch`).
+
+    A switch that fails is logged once and leaves what is in use; it is tried again
+    for the same version after ``retry_seconds``, at once for another one.
+    """
+
+    what = "model"  # for the log
+
+    def __init__(
+        self,
+        path: Path | None,
+        wanted: Callable[[], Path | None],
+        poll_seconds: float = POLL_SECONDS,
+        retry_seconds: float = RETRY_SECONDS,
+    ) -> None:
+        self._path, self._wanted = path, wanted
+        self.poll_seconds, self.retry_seconds = poll_seconds, retry_seconds
+        self._failed: tuple[Path, float] | None = None  # what failed, and when
         self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def check(self) -> bool:
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    def _switch(self, path: Path) -> None:
         raise NotImplementedError
 
+    def _after_failure(self) -> None:
+        """What to learn after a failed switch (nothing, unless overridden)."""
+
+    def check(self) -> bool:
+        """Switch to the wanted version if it is another one; True if it switched."""
+        wanted = self._wanted()
+        if wanted is None or _same(wanted, self._path):
+            return False
+        failed = self._failed
+        failed_at = failed[1] if failed and _same(wanted, failed[0]) else None
+        if failed_at is not None and time.monotonic() - failed_at < self.retry_seconds:
+            return False
+        try:
+            self._switch(wanted)
+        except Exception:  # keep what is in use; serving goes on
+            if failed_at is None:  # said once per version
+                logger.exception(
+                    "could not load the %s %s; keeping %s", self.what, wanted, self._path
+                )
+            self._failed = (wanted, time.monotonic())
+            self._after_failure()
+            return False
+        self._path, self._failed = wanted, None
+        logger.info("now serving the %s %s", self.what, wanted)
+        return True
+
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=type(self).__name__, daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._run, name=type(self).__name__, daemon=True).start()
 
     def stop(self) -> None:
         self._stopped.set()
@@ -70,8 +117,12 @@ class _Poller:
                 logger.exception("%s: model check failed", type(self).__name__)
 
 
-class ServingModel(_Poller):
-    """The gap model in use, replaced when the registry's current version changes."""
+class ServingModel(_Follower):
+    """The action server's gap model: a newly current version is loaded beside the one
+    in use, then swapped in; each score reads the reference once, so it is made by
+    exactly one version."""
+
+    what = "gap model"
 
     def __init__(
         self,
@@ -81,32 +132,14 @@ class ServingModel(_Poller):
         load: Callable[[Path], Scorer],
         poll_seconds: float = POLL_SECONDS,
     ) -> None:
-        super().__init__(poll_seconds)
-        self._scorer, self._path = scorer, path
-        self._wanted, self._load = wanted, load
-        self._failed: Path | None = None  # a version that would not load: said once
-
-    @property
-    def path(self) -> Path | None:
-        return self._path
+        super().__init__(path, wanted, poll_seconds)
+        self._scorer, self._load = scorer, load
 
     def score(self, item: GapInput) -> GapScore:
-        return self._scorer.score(item)  # one version per score: the reference read once
+        return self._scorer.score(item)
 
-    def check(self) -> bool:
-        """Load and swap in the current version if it is another one; True if swapped."""
-        wanted = self._wanted()
-        if wanted is None or _same(wanted, self._path) or _same(wanted, self._failed):
-            return False
-        try:
-            scorer = self._load(wanted)
-        except Exception:  # keep serving the version in use
-            logger.exception("could not load the gap model %s; keeping %s", wanted, self._path)
-            self._failed = wanted
-            return False
-        self._scorer, self._path, self._failed = scorer, wanted, None
-        logger.info("now scoring with the gap model %s", wanted)
-        return True
+    def _switch(self, path: Path) -> None:
+        self._scorer = self._load(path)
 
 
 class RasaModels(Protocol):
@@ -114,18 +147,16 @@ class RasaModels(Protocol):
     def model_file(self) -> Path | None: ...
 
 
-# After a failed load, Rasa is asked again for the same model only this much later.
-RETRY_SECONDS = 60.0
-
-
-class RasaModelFollower(_Poller):
-    """Keeps a Rasa server on the current version's Rasa model.
+class RasaModelFollower(_Follower):
+    """Keeps a Rasa server on the current version's Rasa model (``PUT /model``).
 
     Rasa 3.6 loads a model on its event loop: messages wait for the load (seconds for
-    a bot of this size), none is dropped. A load that fails (Rasa restarting, a
-    timeout) is tried again after ``RETRY_SECONDS``; what Rasa runs is then read
-    from Rasa itself, since a timed-out load may still have finished.
+    a bot of this size), none is dropped. After a failed load (Rasa restarting, a
+    timeout) what Rasa runs is read from Rasa itself, since a timed-out load may
+    still have finished.
     """
+
+    what = "Rasa model"
 
     def __init__(
         self,
@@ -135,39 +166,15 @@ class RasaModelFollower(_Poller):
         poll_seconds: float = POLL_SECONDS,
         retry_seconds: float = RETRY_SECONDS,
     ) -> None:
-        super().__init__(poll_seconds)
-        self.rasa, self._path, self._wanted = rasa, path, wanted
-        self.retry_seconds = retry_seconds
-        self._failed: tuple[Path, float] | None = None  # what failed, and when
+        super().__init__(path, wanted, poll_seconds, retry_seconds)
+        self.rasa = rasa
 
-    def check(self) -> bool:
-        wanted = self._wanted()
-        if wanted is None or _same(wanted, self._path):
-            return False
-        if self._failed and _same(wanted, self._failed[0]) and not self._retry_due():
-            return False
-        try:
-            self.rasa.replace_model(wanted)
-        except Exception:  # Rasa keeps (or may have got) a model: ask it which
-            if not (self._failed and _same(wanted, self._failed[0])):
-                logger.exception("Rasa did not load %s; it keeps %s", wanted, self._path)
-            self._failed = (wanted, time.monotonic())
-            self._path = self._running() or self._path
-            return False
-        self._path, self._failed = wanted, None
-        logger.info("Rasa now runs %s", wanted)
-        return True
+    def _switch(self, path: Path) -> None:
+        self.rasa.replace_model(path)
 
-    def _retry_due(self) -> bool:
-        return self._failed is not None and (
-            time.monotonic() - self._failed[1] >= self.retry_seconds
-        )
-
-    def _running(self) -> Path | None:
-        try:
-            return self.rasa.model_file()
-        except Exception:  # Rasa not answering: what it runs stays unknown
-            return None
+    def _after_failure(self) -> None:
+        with contextlib.suppress(Exception):  # Rasa not answering: as we knew it
+            self._path = self.rasa.model_file() or self._path
 
 
 def _same(a: Path | None, b: Path | None) -> bool:
