@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from gapdesk.errors import RegistryError, StorageError
 from gapdesk.models_dir import Trained, write_current
-from gapdesk.storage.models import AuditEvent, ModelVersion, as_utc
+from gapdesk.storage.models import AuditEvent, ModelVersion, as_utc, utcnow
 from gapdesk.storage.store import Store
 
 ACTOR = "gapdesk"  # in the audit log, for what the command line does
@@ -36,6 +36,9 @@ class VersionStatus(StrEnum):
     REFUSED = "refused"  # judged worse than the version it would replace (see reason)
     ROLLED_BACK = "rolled_back"  # served, then replaced by its predecessor
     PRUNED = "pruned"  # its files were deleted to save space
+
+
+_TIMES = ("created_at", "promoted_at")
 
 
 @dataclass(frozen=True)
@@ -60,14 +63,14 @@ class Version:
     @classmethod
     def of(cls, row: ModelVersion) -> Version:
         values = {name: getattr(row, name) for name in cls.__dataclass_fields__}
-        for name in ("created_at", "promoted_at"):  # SQLite gives naive UTC times
+        for name in _TIMES:  # SQLite gives naive UTC times
             if values[name] is not None:
                 values[name] = as_utc(values[name])
         return cls(**values)
 
     def as_dict(self) -> dict[str, Any]:
         values = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        for name in ("created_at", "promoted_at"):
+        for name in _TIMES:
             if values[name] is not None:
                 values[name] = values[name].isoformat(timespec="seconds")
         return values
@@ -90,10 +93,7 @@ class Registry:
 
     def get(self, name: str) -> Version:
         with self.store.session() as session:
-            row = session.get(ModelVersion, name)
-            if row is None:
-                raise RegistryError(f"no model version {name!r}: `gapdesk models list` shows them")
-            return Version.of(row)
+            return Version.of(_row(session, name))
 
     def current(self) -> Version | None:
         with self.store.session() as session:
@@ -128,7 +128,6 @@ class Registry:
         *,
         parent: str | None = None,
         data_hashes: dict[str, Any] | None = None,
-        signal_counts: dict[str, Any] | None = None,
         evaluation: dict[str, Any] | None = None,
     ) -> Version:
         """A new candidate version of these two files (named v1, v2, ...)."""
@@ -139,7 +138,7 @@ class Registry:
                     row = ModelVersion(
                         name=f"v{1 + max(map(_number, names), default=0)}",
                         parent=parent,
-                        created_at=datetime.now(UTC),
+                        created_at=utcnow(),
                         trigger=trigger,
                         status=VersionStatus.CANDIDATE,
                         current=False,
@@ -147,7 +146,6 @@ class Registry:
                         rasa_model=self._relative(rasa_model),
                         gap_model=self._relative(gap_model),
                         data_hashes=data_hashes or {},
-                        signal_counts=signal_counts or {},
                         evaluation=evaluation or {},
                     )
                     session.add(row)
@@ -182,9 +180,8 @@ class Registry:
                 update(ModelVersion).where(ModelVersion.current.is_(True)).values(current=False)
             )
             session.flush()  # the unique index sees no current row before the new one
-            row = session.get(ModelVersion, name)
-            assert row is not None
-            row.current, row.status, row.promoted_at = True, VersionStatus.PROMOTED, _now()
+            row = _row(session, name)
+            row.current, row.status, row.promoted_at = True, VersionStatus.PROMOTED, utcnow()
             if retire is not None:
                 retired = session.get(ModelVersion, retire)
                 if retired is not None:
@@ -198,9 +195,7 @@ class Registry:
     def refuse(self, name: str, reason: str, actor: str = ACTOR) -> Version:
         """Keep ``name`` as a refused version, with the reason."""
         with self.store.session() as session:
-            row = session.get(ModelVersion, name)
-            if row is None:
-                raise RegistryError(f"no model version {name!r}")
+            row = _row(session, name)
             row.status, row.reason = VersionStatus.REFUSED, reason
             _audit(session, actor, "refuse_model", version=name, reason=reason)
             session.flush()
@@ -212,23 +207,20 @@ class Registry:
         if current is None:
             raise RegistryError("no current model version to roll back from")
         earlier = [
-            v
+            (v.promoted_at, v)
             for v in self.versions()
             if v.status == VersionStatus.PROMOTED and not v.current and v.promoted_at
         ]
-        earlier.sort(key=lambda v: v.promoted_at or datetime.min.replace(tzinfo=UTC))
         if not earlier:
             raise RegistryError(f"{current.name} is the only version ever served")
-        target = earlier[-1]
+        target = max(earlier, key=lambda pair: pair[0])[1]
         why = f"rollback from {current.name}"
         return self.promote(target.name, actor, why=why, retire=current.name)
 
     def pin(self, name: str, pinned: bool = True) -> Version:
         """A pinned version keeps its files whatever ``prune`` keeps."""
         with self.store.session() as session:
-            row = session.get(ModelVersion, name)
-            if row is None:
-                raise RegistryError(f"no model version {name!r}")
+            row = _row(session, name)
             row.pinned = pinned
             session.flush()
             return Version.of(row)
@@ -249,11 +241,14 @@ class Registry:
             for path in self.files(version):
                 if path.resolve() not in needed:
                     path.unlink(missing_ok=True)
-            with self.store.session() as session:
-                row = session.get(ModelVersion, version.name)
-                assert row is not None
-                row.status = VersionStatus.PRUNED
             pruned.append(version.name)
+        if pruned:
+            with self.store.session() as session:
+                session.execute(
+                    update(ModelVersion)
+                    .where(ModelVersion.name.in_(pruned))
+                    .values(status=VersionStatus.PRUNED)
+                )
         return pruned
 
     def _relative(self, path: Path) -> str:
@@ -272,8 +267,11 @@ def _number(name: str) -> int:
     return int(match[1]) if match else 0
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _row(session: Session, name: str) -> ModelVersion:
+    row = session.get(ModelVersion, name)
+    if row is None:
+        raise RegistryError(f"no model version {name!r}: `gapdesk models list` shows them")
+    return row
 
 
 def _audit(session: Session, actor: str, action: str, **detail: Any) -> None:
@@ -287,9 +285,9 @@ def publish_trained(
 
     A pair registered before is left as it is (whether or not it serves): training
     again on the same inputs must not undo a rollback, unless the current version
-    cannot serve (its files are gone). Returns the version and whether
-    it is new. The pointer file is rewritten for the current version either way, and
-    old versions are pruned.
+    cannot serve (its files are gone). Returns the version and whether it is new.
+    Without a promotion the pointer file is rewritten for the current version (it may
+    have been deleted); old versions are pruned either way.
     """
     registry = Registry(store, models_dir)
     version = registry.find(trained.rasa_model, trained.gap_model)
@@ -309,8 +307,7 @@ def publish_trained(
         # Nothing can serve (the models folder was emptied, or the registry is new):
         # the pair just trained does, whatever became of it before.
         version = registry.promote(version.name, why=f"gapdesk {trigger}: nothing could serve")
-    serving = registry.current()
-    if serving is not None:
-        write_current(models_dir, *registry.files(serving), version=serving.name)
+    else:
+        write_current(models_dir, *registry.files(current), version=current.name)
     registry.prune(keep)
     return (registry.get(version.name), new)
