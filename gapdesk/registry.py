@@ -300,7 +300,7 @@ def publish_trained(
             trigger,
             parent=current.name if current else None,
             data_hashes=trained.data_hashes,
-            evaluation=trained.evaluation,
+            evaluation=trained.evaluation(),
         )
         version = registry.promote(version.name, why=f"gapdesk {trigger}")
     elif current is None or registry.missing_files(current):

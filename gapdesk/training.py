@@ -23,7 +23,6 @@ from gapdesk.models_dir import Trained
 from gapmodel.coverage import DEFAULT_SPACY_MODEL, shared_reader
 from gapmodel.fitting import OOS_LABEL, Prediction, fit_gap_model
 from gapmodel.knowledge import KnowledgeBase
-from gapmodel.model import GapModel
 
 logger = logging.getLogger(__name__)
 
@@ -144,12 +143,14 @@ def train(
         jobs.append(rasa.run(command, "NLU cross-validation", logs / "train-crossval.log"))
     rasa.wait_all(jobs)
 
-    gap_model_path = _gap_model(project, models_dir, cv_file, folds, force, semantic, spacy_model)
+    gap_model_path, fitted = _gap_model(
+        project, models_dir, cv_file, folds, force, semantic, spacy_model
+    )
     if jobs:
         logger.info("training took %.0f s", time.monotonic() - started)
     gap_version = gap_model_path.name.removeprefix("gap-").removesuffix(".joblib")
     hashes = {"rasa": rasa_model.name, "crossval": cv_key, "gap": gap_version}
-    return Trained(rasa_model, gap_model_path, hashes, _evaluation(gap_model_path))
+    return Trained(rasa_model, gap_model_path, hashes, fitted)
 
 
 def _gap_model(
@@ -160,8 +161,9 @@ def _gap_model(
     force: bool,
     semantic: bool,
     spacy_model: str,
-) -> Path:
-    """The gap model for these predictions and examples: fitted unless it exists."""
+) -> tuple[Path, dict[str, Any] | None]:
+    """The gap model for these predictions and examples, fitted unless it exists, and
+    its metadata if it was fitted now."""
     examples = read_rasa_nlu([project.nlu])
     reader = shared_reader(spacy_model).identity
     gap_version = gap_model_key(
@@ -186,11 +188,5 @@ def _gap_model(
             "gap model %s: cv AUROC %s, NLU cv accuracy %s",
             model.version, model.metadata["cv_auroc"], model.metadata["nlu_cv_accuracy"],
         )  # fmt: skip
-    return path
-
-
-def _evaluation(gap_model: Path) -> dict[str, Any]:
-    """The figures the gap model recorded about itself when it was fitted."""
-    metadata = GapModel.load(gap_model).metadata
-    keys = ("rows", "gap_rate", "cv_auroc", "nlu_cv_accuracy", "clarification_hit_rate")
-    return {key: metadata[key] for key in keys if metadata.get(key) is not None}
+        return path, model.metadata
+    return path, None

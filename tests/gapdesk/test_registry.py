@@ -197,3 +197,21 @@ def test_training_after_the_models_folder_was_emptied_serves_the_new_files(
     version, new = publish_trained(store, models, Trained(*_pair(registry, "b")), keep=3)
     assert not new and version.name == "v2" and version.current
     assert current_models(models)["version"] == "v2"
+
+
+def test_a_version_records_the_gap_models_figures_without_reloading_a_fresh_model(
+    registry: Registry, tmp_path: Path
+) -> None:
+    fitted = {"cv_auroc": 0.93, "rows": 12, "gap_rate": None, "version": "gap-x"}
+    unread = Trained(tmp_path / "no-such.tar.gz", tmp_path / "no-such.joblib", fitted=fitted)
+    assert unread.evaluation() == {"cv_auroc": 0.93, "rows": 12}  # the file is never read
+    rasa, gap = _pair(registry, "a")
+    model = GapModel.load(gap)
+    model.metadata["cv_auroc"] = 0.81
+    model.save(gap)
+    assert Trained(rasa, gap).evaluation() == {"cv_auroc": 0.81}  # a cached pair: read
+
+
+def test_the_pointer_file_is_readable_like_the_models_beside_it(registry: Registry) -> None:
+    registry.promote(registry.register(*_pair(registry, "a"), "train").name)
+    assert (registry.models_dir / "current.json").stat().st_mode & 0o777 == 0o644
