@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from tests.services import left_out, require_service
+from tests.services import leave_out, left_out, require_service
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "GAPDESK_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
@@ -53,6 +54,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'gapdesk.db'}"
     else:
         yield request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def rasa_python() -> Path:
+    """Rasa's own interpreter (.venv-rasa), for tests that run Rasa's code."""
+    python = Path(__file__).resolve().parents[1] / ".venv-rasa" / "bin" / "python"
+    if not python.exists():
+        leave_out("rasa environment", f"{python} not found (`make install` builds it)")
+    return python
 
 
 @pytest.fixture

@@ -15,12 +15,10 @@ from typing import Any
 import pytest
 
 from gapdesk.responses import load_responses, render
-from tests.services import leave_out
 
 pytestmark = pytest.mark.rasa_env  # Rasa's own code, in its environment; no server
 
 ROOT = Path(__file__).resolve().parents[2]
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 
 VALIDATE = [
     *("-m", "rasa", "data", "validate", "--domain", "bot/domain"),
@@ -42,17 +40,13 @@ EXPECTED_WARNINGS = [
 ]
 
 
-def _rasa_python() -> Path:
-    if not RASA_PYTHON.exists():
-        leave_out("rasa", f"{RASA_PYTHON} is missing (`make install` builds it)")
-    return RASA_PYTHON
-
-
-def _run_in_rasa(args: list[str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+def _run_in_rasa(
+    rasa_python: Path, args: list[str], stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
     # Not gapdesk.engine.rasa_env(): it silences Python warnings, which this test reads.
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "RASA_TELEMETRY_ENABLED": "false"}
     return subprocess.run(
-        [str(_rasa_python()), *args],
+        [str(rasa_python), *args],
         cwd=ROOT,
         env=env,
         input=stdin,
@@ -63,8 +57,8 @@ def _run_in_rasa(args: list[str], stdin: str = "") -> subprocess.CompletedProces
     )
 
 
-def test_rasa_validates_the_domain_and_training_data() -> None:
-    result = _run_in_rasa(VALIDATE)
+def test_rasa_validates_the_domain_and_training_data(rasa_python: Path) -> None:
+    result = _run_in_rasa(rasa_python, VALIDATE)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-5000:]
     warnings = [w.strip() for w in re.findall(r"UserWarning: (.*)", output)]
@@ -95,7 +89,7 @@ def _placeholders(variation: dict[str, Any]) -> set[str]:
     return found
 
 
-def test_gapdesk_says_each_response_as_rasa_does() -> None:
+def test_gapdesk_says_each_response_as_rasa_does(rasa_python: Path) -> None:
     # The console pushes responses it renders itself, and actions record what they said.
     responses = load_responses(ROOT / "bot" / "domain")
     asked = {}
@@ -103,7 +97,7 @@ def test_gapdesk_says_each_response_as_rasa_does() -> None:
         for channel in {None, *(v.get("channel") for v in variations)}:
             values = {p: f"«{p} value»" for v in variations for p in _placeholders(v)}
             asked[f"{name} {channel}"] = (name, channel, values)
-    result = _run_in_rasa(["-c", _RASA_SAYS], stdin=json.dumps(asked))
+    result = _run_in_rasa(rasa_python, ["-c", _RASA_SAYS], stdin=json.dumps(asked))
     assert result.returncode == 0, result.stderr[-5000:]
     [said] = [line[4:] for line in result.stdout.splitlines() if line.startswith("SAID")]
     rasa_says = json.loads(said)

@@ -14,7 +14,6 @@ import yaml
 
 from gapdesk.supervisor import lock_store_env
 from gapmodel.errors import ConfigurationError
-from tests.services import leave_out
 
 ROOT = Path(__file__).resolve().parents[2]
 ENDPOINTS = ROOT / "bot" / "endpoints.yml"
@@ -100,15 +99,14 @@ print(json.dumps(results))
 
 
 @pytest.mark.rasa_env
-def test_rasa_reads_the_credentials_and_locks_in_redis(redis_available: None) -> None:
+def test_rasa_reads_the_credentials_and_locks_in_redis(
+    redis_available: None, rasa_python: Path
+) -> None:
     """Rasa's own RedisLockStore, fed through bot/endpoints.yml, against the local Redis.
 
     The local server has no password, so a password reaching it is refused with
     Redis's "called without any password configured": proof it was sent.
     """
-    rasa_python = ROOT / ".venv-rasa" / "bin" / "python"
-    if not rasa_python.exists():
-        leave_out("rasa environment", f"{rasa_python} not found")
     prefix = f"gapdeskcheck{uuid.uuid4().hex[:8]}"  # alphanumeric, as Rasa requires
     cases = {
         "no_password": lock_store_env("redis://127.0.0.1:6379/1"),

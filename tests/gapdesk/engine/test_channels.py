@@ -19,7 +19,6 @@ from gapdesk.engine.secrets import telegram_secret_token
 from gapdesk.settings import Settings
 from gapdesk.supervisor import build_services
 from gapmodel.errors import ConfigurationError
-from tests.services import leave_out
 
 ROOT = Path(__file__).resolve().parents[3]
 BASE = ROOT / "bot" / "credentials.yml"
@@ -148,11 +147,10 @@ def test_rasa_starts_with_the_written_file_and_gets_the_secrets_in_its_environme
 
 
 @pytest.mark.rasa_env
-def test_rasa_reads_the_placeholders_from_its_environment(tmp_path: Path) -> None:
+def test_rasa_reads_the_placeholders_from_its_environment(
+    tmp_path: Path, rasa_python: Path
+) -> None:
     """Rasa's own reader fills the written file from the environment."""
-    rasa_python = ROOT / ".venv-rasa" / "bin" / "python"
-    if not rasa_python.exists():
-        leave_out("rasa environment", f"{rasa_python} not found")
     settings = Settings(**TWILIO_SETTINGS)
     path = write_rasa_credentials(rasa_credentials(settings, BASE), tmp_path)
     completed = subprocess.run(
