@@ -147,19 +147,21 @@ def build_services(settings: Settings) -> Services:
     current = current_models(settings.models_path)
     path = Path(current.get("gap_model", settings.models_path / "missing"))
     scorer: Scorer
+    loaded: Path | None = path
     try:
-        scorer, version = _load_gap_model(path), path.name
+        scorer = _load_gap_model(path)
     except ModelNotTrainedError as exc:
         # Without a model every answer escalates (a failed score does), which keeps
         # "talk to a person" and hand-overs working; an apology for every message would not.
+        # A version promoted later is loaded by the registry follower below.
         logger.error("%s; every answerable message will be handed over", exc)
-        scorer, version = UnavailableScorer(exc), "none"
+        scorer, loaded = UnavailableScorer(exc), None
     engine = make_engine(settings.database_url)
     store = Store(engine)
     registry = Registry(store, settings.models_path)
     serving = ServingModel(
         scorer,
-        path if version != "none" else None,
+        loaded,
         lambda: gap_model_file(registry),
         _load_gap_model,
         settings.model_poll_seconds,
@@ -168,7 +170,7 @@ def build_services(settings: Settings) -> Services:
         serving.start()
     recorder = Recorder(store, settings.var_path / "spool" / "records.jsonl")
     atexit.register(recorder.close)  # write what is queued when the server stops
-    logger.info("gap model %s; database %s", version, engine.url.render_as_string())
+    logger.info("gap model %s; database %s", loaded or "none", engine.url.render_as_string())
     return Services(settings, KnowledgeBase.load(), serving, recorder, DemoBank(engine), store)
 
 

@@ -14,16 +14,18 @@ from gapdesk.ratings import (
 )
 from gapdesk.responses import load_responses, render, text
 
+RESPONSES = load_responses()  # the shipped domain, read once
+
 
 def domain_text(name: str) -> str:
     """The generic words of response ``name`` in the shipped domain."""
-    return text(load_responses(), name)
+    return text(RESPONSES, name)
 
 
 def _button_titles(name: str, payloads: dict[str, str]) -> dict[str, str]:
     """Each rating's (or reason's) button title in response ``name``."""
     titles = {}
-    for button in render(load_responses(), name, answer="", **payloads)["buttons"]:
+    for button in render(RESPONSES, name, answer="", **payloads)["buttons"]:
         rating = parse_payload(button["payload"])
         if rating is not None:
             titles[rating.reason or rating.rating] = button["title"]
