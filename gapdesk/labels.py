@@ -55,6 +55,8 @@ def export_labels(store: Store) -> list[dict[str, Any]]:
                 "turn_id": turn.id,
                 "conversation_id": turn.conversation_id,
                 "text": turn.customer_text,  # stored redacted
+                "turn_at": as_utc(turn.created_at).isoformat(),
+                "intent_ranking": turn.intent_ranking,
                 "predicted_intent": turn.intent,
                 "confidence": turn.confidence,
                 "answer_intent": turn.answer_intent,

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from gapdesk.datasets import LabelledText
 from gapdesk.labels import LabelledExamples, export_labels, training_examples
 from gapdesk.ratings import ANSWER, DOWN, UP
-from gapdesk.storage.models import Feedback, Label, Turn, as_utc
+from gapdesk.storage.models import Feedback, Turn, as_utc
 from gapdesk.storage.store import Store
 
 # How much one signal counts in the gap model's training, against a self-made label's 1.
@@ -80,8 +80,13 @@ def gather(
 ) -> Signals:
     """The signals given after ``since`` (every one without it), oldest first."""
     since = as_utc(since) if since is not None else None  # SQLite's times are naive
-    signals = Signals()
-    labelled = _labelled_turns(store, since, signals)
+    labels = [
+        row
+        for row in export_labels(store)
+        if since is None or datetime.fromisoformat(row["labelled_at"]) > since
+    ]
+    signals = Signals(nlu=training_examples(labels, training_data))
+    labelled = _add_labelled_turns(labels, signals)
     with store.session() as session:
         query = (
             select(Feedback, Turn)
@@ -92,63 +97,58 @@ def gather(
         if since is not None:
             query = query.where(Feedback.created_at > since)
         for feedback, turn in session.execute(query).all():
+            source = _rating_source(feedback)
             if turn.id in labelled:
                 signals.counts["rating_on_a_labelled_turn"] += 1
-            elif feedback.rating == UP:
-                signals.rows.append(_row(turn, False, "thumbs_up"))
-            elif feedback.rating == DOWN and feedback.reason == WRONG_TOPIC:
-                signals.rows.append(_row(turn, True, "thumbs_down_wrong_topic"))
-            else:
+            elif source is None:
                 signals.counts[f"thumbs_down_{feedback.reason or 'without_reason'}"] += 1
-    label_rows = [r for r in export_labels(store) if since is None or _after(r, since)]
-    signals.nlu = training_examples(label_rows, training_data)
+            else:
+                is_gap = source != "thumbs_up"
+                row = _row(turn.id, turn.created_at, turn.customer_text, turn.intent_ranking,
+                           is_gap, source)  # fmt: skip
+                signals.rows.append(row)
     signals.rows.sort(key=lambda row: (row.created_at, row.turn_id))
     return signals
 
 
-def _labelled_turns(store: Store, since: datetime | None, signals: Signals) -> set[int]:
+def _rating_source(feedback: Feedback) -> str | None:
+    """Which learnable signal a rating is (a key of WEIGHTS), or None."""
+    if feedback.rating == UP:
+        return "thumbs_up"
+    if feedback.rating == DOWN and feedback.reason == WRONG_TOPIC:
+        return "thumbs_down_wrong_topic"
+    return None
+
+
+def _add_labelled_turns(labels: list[dict[str, Any]], signals: Signals) -> set[int]:
     """Add one row per labelled turn (its newest verdict); return the labelled turn ids.
 
     Verdicts of different people that disagree on gap / no gap are contradictory: the
     turn is counted and left out. One person changing their mind is not: their newest
-    label stands.
+    label stands (``labels`` are oldest first).
     """
-    with store.session() as session:
-        query = (
-            select(Label, Turn)
-            .join(Turn, Turn.id == Label.turn_id)
-            .order_by(Label.created_at, Label.id)
-        )
-        if since is not None:
-            query = query.where(Label.created_at > since)
-        verdicts: dict[int, dict[str, bool]] = {}
-        turns: dict[int, Turn] = {}
-        for label, turn in session.execute(query).all():
-            verdicts.setdefault(turn.id, {})[label.author] = label.is_gap  # newest wins
-            turns[turn.id] = turn
-        for turn_id, by_author in verdicts.items():
-            if len(set(by_author.values())) > 1:
-                signals.counts["labels_that_contradict_each_other"] += 1
-                continue
-            if not turns[turn_id].customer_text:
-                signals.counts["label_on_a_turn_without_text"] += 1
-                continue
-            signals.rows.append(_row(turns[turn_id], next(iter(by_author.values())), "label"))
+    verdicts: dict[int, dict[str, bool]] = {}
+    turns: dict[int, dict[str, Any]] = {}
+    for label in labels:
+        verdicts.setdefault(label["turn_id"], {})[label["author"]] = label["is_gap"]
+        turns[label["turn_id"]] = label
+    for turn_id, by_author in verdicts.items():
+        turn = turns[turn_id]
+        if len(set(by_author.values())) > 1:
+            signals.counts["labels_that_contradict_each_other"] += 1
+        elif not turn["text"]:
+            signals.counts["label_on_a_turn_without_text"] += 1
+        else:
+            at = datetime.fromisoformat(turn["turn_at"])
+            is_gap = next(iter(by_author.values()))
+            signals.rows.append(
+                _row(turn_id, at, turn["text"], turn["intent_ranking"], is_gap, "label")
+            )
     return set(verdicts)
 
 
-def _row(turn: Turn, is_gap: bool, source: str) -> LiveRow:
-    ranking = [(str(name), float(confidence)) for name, confidence in turn.intent_ranking or []]
-    return LiveRow(
-        turn.id,
-        as_utc(turn.created_at),
-        turn.customer_text or "",
-        ranking,
-        is_gap,
-        WEIGHTS[source],
-        source,
-    )
-
-
-def _after(row: dict[str, Any], since: datetime) -> bool:
-    return datetime.fromisoformat(row["labelled_at"]) > since
+def _row(
+    turn_id: int, at: datetime, text: str | None, ranking: Any, is_gap: bool, source: str
+) -> LiveRow:
+    pairs = [(str(name), float(confidence)) for name, confidence in ranking or []]
+    return LiveRow(turn_id, as_utc(at), text or "", pairs, is_gap, WEIGHTS[source], source)
