@@ -19,7 +19,7 @@ CURRENT_FILE = "current.json"
 
 
 def current_models(models_dir: Path) -> dict[str, str]:
-    """Paths of the models in use, as recorded by the last training."""
+    """Paths of the models in use, as the last promotion recorded them."""
     pointer = models_dir / CURRENT_FILE
     if not pointer.is_file():
         return {}
