@@ -14,10 +14,9 @@ from scipy.interpolate import BSpline
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import SplineTransformer
 from sklearn.utils.multiclass import unique_labels
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 
 class GapClassifier(ClassifierMixin, BaseEstimator):
@@ -42,44 +41,46 @@ class GapClassifier(ClassifierMixin, BaseEstimator):
         self.calibration = calibration
         self.cv = cv
 
-    def fit(self, X: Any, y: Any) -> GapClassifier:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> GapClassifier:
+        """Fit on rows ``X`` labelled ``y``; ``sample_weight`` says how much each row counts
+        (a customer's rating less than a person's verdict) in the curves and calibration."""
         X, y = validate_data(self, X, y)
+        sample_weight = _check_sample_weight(sample_weight, X)
         self.classes_ = unique_labels(y)
-        additive = make_pipeline(
-            SplineTransformer(n_knots=self.knots, degree=3),
-            LogisticRegression(C=self.C, max_iter=3000),
-        )
+        additive = _Additive(C=self.C, knots=self.knots)
         counts = np.unique(y, return_counts=True)[1]
-        folds = int(min(self.cv, counts.min())) if len(self.classes_) > 1 else 0
-        if folds >= 2:
+        folds: Any = self.cv  # explicit splits (a CV splitter or a list) are used as given
+        if isinstance(self.cv, int):
+            folds = int(min(self.cv, counts.min())) if len(self.classes_) > 1 else 0
+        if not isinstance(folds, int) or folds >= 2:
             # ensemble=False: calibrate on out-of-fold predictions, then keep one model
             # fitted on all the data (scoring one message costs one model, not five).
             self.calibrated_ = CalibratedClassifierCV(
                 additive, method=self.calibration, cv=folds, ensemble=False
             )
-            self.calibrated_.fit(X, y)
+            self.calibrated_.fit(X, y, sample_weight=sample_weight)
             fitted = self.calibrated_.calibrated_classifiers_[0]
             # Two classes: one calibrator, of the gap's score (more: no shortcut below).
             self.calibrator_ = fitted.calibrators[0] if len(self.classes_) == 2 else None
             additive = fitted.estimator
         else:  # too few examples of a class to calibrate on folds
-            self.calibrated_ = additive.fit(X, y)
+            self.calibrated_ = additive.fit(X, y, sample_weight=sample_weight)
             self.calibrator_ = None
         self.curves_: list[BSpline] = []
         if len(self.classes_) == 2:  # a gap or not: the case gapdesk scores
             self._keep_curves(additive)
             # An explanation is relative to a typical message: each part's training mean.
-            self.typical_parts_ = self._parts(X).mean(axis=0)
+            self.typical_parts_ = np.average(self._parts(X), axis=0, weights=sample_weight)
         return self
 
-    def _keep_curves(self, additive: Pipeline) -> None:
+    def _keep_curves(self, additive: _Additive) -> None:
         """Each feature's curve as one spline, evaluated directly when scoring.
 
         The same numbers as the fitted pipeline (a test checks), several times cheaper:
         scikit-learn's transform builds the whole basis matrix and checks its input at
         every step, over a millisecond for one message.
         """
-        splines, linear = additive[0], additive[-1]
+        splines, linear = additive.splines_, additive.linear_
         weights = linear.coef_[0].astype(np.float64).reshape(len(splines.bsplines_), -1)
         self.curves_ = [
             BSpline.construct_fast(basis.t, w, basis.k, extrapolate=False)
@@ -130,3 +131,35 @@ class GapClassifier(ClassifierMixin, BaseEstimator):
             return self.predict_proba(X)[:, -1], np.zeros_like(X, dtype=float)
         parts = self._parts(X)
         return self._gap_probability(parts), np.maximum(parts - self.typical_parts_, 0.0)
+
+
+class _Additive(ClassifierMixin, BaseEstimator):
+    """Each feature's cubic spline basis, weighed by a logistic regression.
+
+    A ``Pipeline`` of the two would do, but it hides ``sample_weight`` from the
+    calibration (which then ignores the weights of the curves, with a warning).
+    """
+
+    def __init__(self, *, C: float = 1.0, knots: int = 5) -> None:
+        self.C = C
+        self.knots = knots
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _Additive:
+        splines = SplineTransformer(n_knots=self.knots, degree=3)
+        self.splines_ = splines.fit(X, sample_weight=sample_weight)
+        self.linear_ = LogisticRegression(C=self.C, max_iter=3000)
+        self.linear_.fit(self.splines_.transform(X), y, sample_weight=sample_weight)
+        self.classes_ = self.linear_.classes_
+        return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "linear_")
+        return self.linear_.decision_function(self.splines_.transform(X))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "linear_")
+        return self.linear_.predict_proba(self.splines_.transform(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "linear_")
+        return self.linear_.predict(self.splines_.transform(X))

@@ -48,6 +48,17 @@ class Prediction:
         return self.label == OOS_LABEL or not self.ranking or self.ranking[0][0] != self.label
 
 
+@dataclass(frozen=True)
+class LiveExample:
+    """A turn the bot served, as a training row: the message and the NLU ranking the bot
+    saw, whether its answer missed (a person's or a customer's word for it), and how
+    much the row counts against a self-made label's 1."""
+
+    item: GapInput
+    is_gap: bool
+    weight: float = 1.0
+
+
 def fold_features(
     predictions: Sequence[Prediction],
     train_texts: Sequence[str],
@@ -107,6 +118,30 @@ def as_input(prediction: Prediction) -> GapInput:
     return GapInput(prediction.text, prediction.ranking)
 
 
+def live_features(
+    featurizer: GapFeaturizer,
+    live: Sequence[LiveExample],
+    train_texts: Sequence[str],
+    train_labels: Sequence[str],
+    out_of_scope: Sequence[str],
+    answers: Mapping[str, str] | None,
+) -> np.ndarray:
+    """Features of live turns, each measured as the bot saw it: against training data
+    without its own text (a labelled turn may have become a training example since)."""
+    texts = {example.item.text.lower() for example in live}
+    keep = [text.lower() not in texts for text in train_texts]
+    oos_kept = [text for text in out_of_scope if text.lower() not in texts]
+    if not all(keep) or len(oos_kept) < len(out_of_scope):
+        featurizer = clone(featurizer).set_params(lsa_dimensions=featurizer.lsa_dimensions_)
+        featurizer.fit(
+            [t for t, k in zip(train_texts, keep, strict=True) if k],
+            [lab for lab, k in zip(train_labels, keep, strict=True) if k],
+            oos_kept,
+            answers,
+        )
+    return featurizer.transform([example.item for example in live])
+
+
 def fit_gap_model(
     predictions: Sequence[Prediction],
     train_texts: Sequence[str],
@@ -115,12 +150,13 @@ def fit_gap_model(
     semantic: bool = False,
     spacy_model: str = DEFAULT_SPACY_MODEL,
     knowledge_base: KnowledgeBase | None = None,
+    live: Sequence[LiveExample] = (),
 ) -> GapModel:
     """Fit the gap classifier on cross-validated predictions; record held-out AUROC.
 
     The knowledge base's answers count as what the bot knows about each intent (a fold
     that hides an intent from its NLU hides its answer too), and its offerable topics
-    are what a clarification offers.
+    are what a clarification offers. ``live`` turns join the rows with their weights.
     """
     answers = (
         {a.intent: a.text for a in knowledge_base.answers.values()} if knowledge_base else None
@@ -134,15 +170,24 @@ def fit_gap_model(
     for_folds = clone(featurizer).set_params(lsa_dimensions=featurizer.lsa_dimensions_)
     X = fold_features(predictions, train_texts, train_labels, for_folds, answers)
     y = np.array([int(p.is_gap) for p in predictions])
+    weights = np.ones(len(y))
+    if live:
+        X_live = live_features(featurizer, live, train_texts, train_labels, out_of_scope, answers)
+        X = np.vstack([X, X_live])
+        y = np.concatenate([y, [int(example.is_gap) for example in live]])
+        weights = np.concatenate([weights, [example.weight for example in live]])
     classifier = GapClassifier()
-    held_out = cross_val_predict(classifier, X, y, cv=5, method="predict_proba")[:, 1]
-    classifier.fit(X, y)
+    held_out = cross_val_predict(
+        classifier, X, y, cv=5, method="predict_proba", params={"sample_weight": weights}
+    )[:, 1]
+    classifier.fit(X, y, sample_weight=weights)
     info = dict(metadata or {})
     info.update(
         {
             "rows": len(y),
+            "live_rows": len(live),
             "gap_rate": round(float(y.mean()), 4),
-            "cv_auroc": round(float(roc_auc_score(y, held_out)), 4)
+            "cv_auroc": round(float(roc_auc_score(y, held_out, sample_weight=weights)), 4)
             if 0 < y.sum() < len(y)
             else None,
             "nlu_cv_accuracy": round(

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from gapmodel.features import LSA_FEATURE_NAMES, GapFeaturizer
 from gapmodel.fitting import (
     OOS_LABEL,
+    LiveExample,
     Prediction,
     clarification_hit_rate,
     fit_gap_model,
     fold_features,
+    live_features,
 )
 from gapmodel.knowledge import Answer, KnowledgeBase
 from gapmodel.types import GapInput
@@ -124,3 +128,36 @@ def test_each_fold_fits_a_copy_of_the_featurizer_it_is_given() -> None:
     assert X.shape == (len(rows), len(names)) and not X[:, lsa].any()
     served = fit_gap_model(rows, texts, labels).featurizer
     assert served.lsa_dimensions_ >= 2
+
+
+def test_live_turns_join_the_rows_with_their_weights() -> None:
+    rows, texts, labels = _predictions(), [t for t, _ in TRAIN], [lab for _, lab in TRAIN]
+    # Customers keep asking about crypto, which the NLU calls top_up with confidence:
+    # the self-made rows cannot know it is a gap, the live turns say so.
+    crypto = [
+        LiveExample(
+            GapInput(f"can I buy bitcoin {n}", [("top_up", 0.92), ("card_arrival", 0.08)]), True
+        )
+        for n in range(12)
+    ]
+    before = fit_gap_model(rows, texts, labels)
+    after = fit_gap_model(rows, texts, labels, live=crypto)
+    probe = GapInput("can I buy bitcoin today", [("top_up", 0.92), ("card_arrival", 0.08)])
+    assert after.metadata["live_rows"] == 12 and before.metadata["live_rows"] == 0
+    assert after.metadata["rows"] == len(rows) + 12
+    assert after.score(probe).probability > before.score(probe).probability
+    light = fit_gap_model(
+        rows, texts, labels, live=[LiveExample(c.item, True, 0.05) for c in crypto]
+    )
+    assert light.score(probe).probability < after.score(probe).probability
+
+
+def test_a_live_turn_is_featurized_without_its_own_text_in_the_training_data() -> None:
+    texts, labels = [t for t, _ in TRAIN], [lab for _, lab in TRAIN]
+    # A labelled turn that later became a training example must not look covered.
+    seen = LiveExample(GapInput(TRAIN[0][0], [("card_arrival", 0.9), ("top_up", 0.1)]), False)
+    featurizer = GapFeaturizer(lsa_dimensions=0).fit(texts, labels)
+    fresh = GapFeaturizer(lsa_dimensions=0).fit(texts[1:], labels[1:])
+    np.testing.assert_allclose(
+        live_features(featurizer, [seen], texts, labels, [], None), fresh.transform([seen.item])
+    )

@@ -42,6 +42,32 @@ def test_gap_classifier_learns_a_curve_a_straight_line_cannot() -> None:
     assert roc_auc_score(y[2000:], probabilities) > 0.95
 
 
+def test_sample_weights_count_like_repeated_rows() -> None:
+    # Live turns join the self-made rows with weights below 1: a weight of 2 must
+    # mean what the same row given twice means, in the splines and the calibration.
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(600, 2))
+    y = (X[:, 0] + rng.normal(size=600) > 0.5).astype(int)
+    weights = np.where(np.arange(600) % 3 == 0, 2.0, 1.0)
+    repeated = np.concatenate([np.arange(600), np.flatnonzero(weights == 2.0)])
+    splits = [
+        (np.arange(0, 600, 2), np.arange(1, 600, 2)),
+        (np.arange(1, 600, 2), np.arange(0, 600, 2)),
+    ]
+    splits_repeated = [
+        (np.flatnonzero(np.isin(repeated, a)), np.flatnonzero(np.isin(repeated, b)))
+        for a, b in splits
+    ]
+    weighted = GapClassifier(cv=splits).fit(X, y, sample_weight=weights)
+    copied = GapClassifier(cv=splits_repeated).fit(X[repeated], y[repeated])
+    probe = rng.normal(size=(50, 2))
+    np.testing.assert_allclose(
+        weighted.predict_proba(probe), copied.predict_proba(probe), atol=1e-4
+    )
+    unweighted = GapClassifier(cv=splits).fit(X, y)
+    assert not np.allclose(weighted.predict_proba(probe), unweighted.predict_proba(probe))
+
+
 @pytest.mark.parametrize("calibration", ["sigmoid", "isotonic"])
 def test_scoring_shortcut_gives_the_fitted_pipelines_numbers(calibration: str) -> None:
     rng = np.random.default_rng(2)
