@@ -31,6 +31,7 @@ from gapdesk.storage.models import (
     as_utc,
 )
 from gapdesk.storage.store import Store
+from gapmodel.costs import Handling
 from gapmodel.redaction import redact
 
 WAITING = (ConversationStatus.ESCALATED, ConversationStatus.AGENT)  # conversations in the queue
@@ -330,6 +331,26 @@ def add_label(
             correct_intent=correct_intent,
         )
         return turn.conversation_id
+
+
+def label_handover(store: Store, conversation_id: str, user: ConsoleUser, needed: bool) -> bool:
+    """Label the bot turn that handed ``conversation_id`` over: a gap when the hand-over
+    was needed, no gap when it was needless. False: the bot never handed it over."""
+    with store.session() as session:
+        turn_id = session.scalar(
+            select(Turn.id)
+            .where(
+                Turn.conversation_id == conversation_id,
+                Turn.kind == "bot",
+                Turn.decision == Handling.ESCALATE,
+            )
+            .order_by(Turn.created_at.desc(), Turn.id.desc())
+            .limit(1)
+        )
+    if turn_id is None:
+        return False
+    add_label(store, turn_id, user, is_gap=needed, correct_intent=None, ideal_answer=None)
+    return True
 
 
 def conversation_of_turn(store: Store, turn_id: int) -> str | None:

@@ -171,11 +171,15 @@ async def _release(request: Request, user: ConsoleUser, resolved: bool) -> Respo
     conversation_id = _conversation_id(request)
     handoff = _handoff(request)
     store = request.app.state.store
+    form = await request.form()
+    # On resolving, the agent may say whether the hand-over was needed: a label of the
+    # turn the bot handed over, which `gapdesk retrain` learns from.
+    needed = {"needed": True, "needless": False}.get(str(form.get("handover") or ""))
     if resolved:
         channel = await run_in_threadpool(casework.channel_of, store, conversation_id)
         resume = partial(handoff.resolve, conversation_id, channel)  # its channel's words
     else:
-        message = str((await request.form()).get("message") or "").strip()[:MAX_REPLY]
+        message = str(form.get("message") or "").strip()[:MAX_REPLY]
         resume = partial(handoff.hand_back, conversation_id, user, message or None)
     try:
         done = await run_in_threadpool(
@@ -186,6 +190,8 @@ async def _release(request: Request, user: ConsoleUser, resolved: bool) -> Respo
         return _back(conversation_id, "rasa_down")
     if not done:
         return _back(conversation_id, "not_owner")
+    if resolved and needed is not None:
+        await run_in_threadpool(casework.label_handover, store, conversation_id, user, needed)
     return _back(conversation_id, "resolved" if resolved else "handed_back")
 
 

@@ -29,3 +29,7 @@ class EngineError(GapdeskError):
 
 class RegistryError(GapdeskError):
     """A model version that does not exist, or cannot serve (its files are gone)."""
+
+
+class RetrainBusyError(GapdeskError):
+    """Another ``gapdesk retrain`` holds the lock."""

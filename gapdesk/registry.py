@@ -217,6 +217,27 @@ class Registry:
         why = f"rollback from {current.name}"
         return self.promote(target.name, actor, why=why, retire=current.name)
 
+    def record_signals(self, name: str, counts: dict[str, Any]) -> Version:
+        """What ``name`` learned from: counts by signal and the newest signal's time."""
+        with self.store.session() as session:
+            row = _row(session, name)
+            row.signal_counts = counts
+            session.flush()
+            return Version.of(row)
+
+    def record_evaluation(self, name: str, figures: dict[str, Any]) -> Version:
+        """Add ``figures`` to the evaluation ``name`` recorded when it was registered."""
+        with self.store.session() as session:
+            row = _row(session, name)
+            row.evaluation = {**(row.evaluation or {}), **figures}
+            session.flush()
+            return Version.of(row)
+
+    def audit(self, action: str, actor: str = ACTOR, **detail: Any) -> None:
+        """An entry in the audit log (what retraining decided that is not a promotion)."""
+        with self.store.session() as session:
+            _audit(session, actor, action, **detail)
+
     def pin(self, name: str, pinned: bool = True) -> Version:
         """A pinned version keeps its files whatever ``prune`` keeps."""
         with self.store.session() as session:

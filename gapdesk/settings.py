@@ -61,6 +61,31 @@ class Settings:
         "How many of the newest model versions keep their files under the models folder "
         "(the current and pinned ones always do); older ones are pruned after training.",
     )
+    retrain_held_out_share: float = _setting(
+        0.25,
+        "Share of the labelled live turns, the newest by time, that `gapdesk retrain` holds "
+        "out of a candidate's training to judge it against the current version.",
+    )
+    promote_min_held_out: int = _setting(
+        30,
+        "Fewest held-out labelled live turns on which `gapdesk retrain` judges a candidate; "
+        "with fewer it is refused (too little evidence that it is no worse).",
+    )
+    promote_max_cost_increase: float = _setting(
+        0.0,
+        "How much higher than the current version's the candidate's cost per held-out turn "
+        "may be (in the units of the GAPDESK_COST_* settings) and still be promoted.",
+    )
+    promote_max_auroc_drop: float = _setting(
+        0.01,
+        "How much lower than the current version's the candidate's gap AUROC on held-out "
+        "turns may be and still be promoted.",
+    )
+    promote_max_nlu_accuracy_drop: float = _setting(
+        0.0,
+        "How much lower the candidate's intent accuracy may be on held-out turns whose right "
+        "intent a person named, and still be promoted.",
+    )
     var_dir: str = _setting(
         "var", "Folder for local state: SQLite files, the turn spool, logs, caches."
     )
@@ -247,6 +272,8 @@ def load_settings(
     settings = Settings(**values)
     if settings.models_keep < 1:
         raise ConfigurationError(f"{PREFIX}MODELS_KEEP must be at least 1 (the current version)")
+    if not 0 < settings.retrain_held_out_share < 1:
+        raise ConfigurationError(f"{PREFIX}RETRAIN_HELD_OUT_SHARE must be between 0 and 1")
     if not settings.lock_store_prefix.isalnum():
         raise ConfigurationError(f"{PREFIX}LOCK_STORE_PREFIX must be letters and digits only")
     for name in ("gap_scoring", "semantic_features"):

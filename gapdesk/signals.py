@@ -8,33 +8,49 @@ Weights say how much a signal is worth (:data:`WEIGHTS`): a person's verdict cou
 fully; a customer's rating is a weak label. A thumbs down because "it answered a
 different question" is a gap; a thumbs down for another reason says the answer was
 thin, not that the question was missed, so it is counted but not learned from; a
-thumbs up is "no gap". A turn a person labelled is learned from their label alone, and
-a turn people labelled both ways is counted as contradictory and left out.
+thumbs up is "no gap". A 1-5 rating of a whole conversation the bot handled alone is
+the weakest label, of its last answer: 1-2 a gap, 4-5 no gap (3 says nothing; after a
+hand-over the rating is as much about the agent). A turn a person labelled is learned
+from their label alone, a rated turn from its rating, and a turn people labelled both
+ways is counted as contradictory and left out.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from gapdesk.datasets import LabelledText
 from gapdesk.labels import LabelledExamples, export_labels, training_examples
-from gapdesk.ratings import ANSWER, DOWN, UP
-from gapdesk.storage.models import Feedback, Turn, as_utc
+from gapdesk.ratings import ANSWER, CONVERSATION, DOWN, SATISFACTION_SCORES, UP
+from gapdesk.storage.models import Escalation, Feedback, Turn, as_utc
 from gapdesk.storage.store import Store
+from gapmodel.costs import Handling
+from gapmodel.errors import ConfigurationError
+from gapmodel.fitting import LiveExample
+from gapmodel.types import GapInput
 
 # How much one signal counts in the gap model's training, against a self-made label's 1.
 WEIGHTS = {
-    "label": 1.0,  # an agent's or supervisor's verdict on the turn
+    "label": 1.0,  # an agent's or supervisor's verdict on the turn (LABEL_SOURCE)
     "thumbs_down_wrong_topic": 0.5,  # "it answered a different question": a gap
     "thumbs_up": 0.3,  # "helpful": no gap, as far as the customer could tell
+    "satisfaction_low": 0.2,  # 1-2 of 5 for the conversation: its last answer missed
+    "satisfaction_high": 0.1,  # 4-5 of 5: its last answer did not
 }
+LABEL_SOURCE = "label"  # the source of a person's verdict
 WRONG_TOPIC = "wrong_topic"
+# Where `gapdesk retrain` writes the live turns the gap model trains on (under the
+# project's ``live`` folder), for review beside the NLU examples.
+LIVE_FILE_NAME = "gap_turns.jsonl"
 
 
 @dataclass(frozen=True)
@@ -48,6 +64,14 @@ class LiveRow:
     is_gap: bool
     weight: float
     source: str  # a key of WEIGHTS
+    # The right intent when someone said it (OUT_OF_SCOPE for "nothing answers this"),
+    # and the intent the bot answered with; what a new model is judged against.
+    right_intent: str | None = None
+    answered: str | None = None
+
+    def as_example(self) -> LiveExample:
+        """The row as the gap model trains on it."""
+        return LiveExample(GapInput(self.text, self.ranking), self.is_gap, self.weight)
 
 
 @dataclass
@@ -57,6 +81,12 @@ class Signals:
     rows: list[LiveRow] = field(default_factory=list)
     nlu: LabelledExamples = field(default_factory=LabelledExamples)
     counts: Counter[str] = field(default_factory=Counter)
+    labels: list[dict[str, Any]] = field(default_factory=list)  # export_labels' rows
+    newest: datetime | None = None  # when the newest signal was given
+
+    def teaches_anything(self) -> bool:
+        """Whether any signal here would change a model (a gap row or an NLU example)."""
+        return bool(self.rows or self.nlu.intent_examples or self.nlu.out_of_scope)
 
     def summary(self) -> dict[str, Any]:
         """Counts by signal (what ``gapdesk signals`` prints)."""
@@ -85,7 +115,8 @@ def gather(
         for row in export_labels(store)
         if since is None or datetime.fromisoformat(row["labelled_at"]) > since
     ]
-    signals = Signals(nlu=training_examples(labels, training_data))
+    signals = Signals(nlu=training_examples(labels, training_data), labels=labels)
+    given = [datetime.fromisoformat(row["labelled_at"]) for row in labels]
     labelled = _add_labelled_turns(labels, signals)
     with store.session() as session:
         query = (
@@ -97,6 +128,7 @@ def gather(
         if since is not None:
             query = query.where(Feedback.created_at > since)
         for feedback, turn in session.execute(query).all():
+            given.append(as_utc(feedback.created_at))
             source = _rating_source(feedback)
             if turn.id in labelled:
                 signals.counts["rating_on_a_labelled_turn"] += 1
@@ -106,8 +138,22 @@ def gather(
                 is_gap = source != "thumbs_up"
                 row = _row(turn.id, turn.created_at, turn.customer_text, turn.intent_ranking,
                            is_gap, source)  # fmt: skip
-                signals.rows.append(row)
+                # "Helpful" says the intent answered was the right one.
+                right = None if is_gap else turn.intent
+                signals.rows.append(replace(row, right_intent=right, answered=turn.intent))
+        taught = labelled | {row.turn_id for row in signals.rows}
+        conversation_ratings = (
+            select(Feedback)
+            .where(Feedback.kind == CONVERSATION)
+            .order_by(Feedback.created_at, Feedback.id)
+        )
+        if since is not None:
+            conversation_ratings = conversation_ratings.where(Feedback.created_at > since)
+        for feedback in session.scalars(conversation_ratings).all():
+            given.append(as_utc(feedback.created_at))
+            _add_satisfaction(session, feedback, taught, signals)
     signals.rows.sort(key=lambda row: (row.created_at, row.turn_id))
+    signals.newest = max(given, default=None)
     return signals
 
 
@@ -118,6 +164,44 @@ def _rating_source(feedback: Feedback) -> str | None:
     if feedback.rating == DOWN and feedback.reason == WRONG_TOPIC:
         return "thumbs_down_wrong_topic"
     return None
+
+
+def _add_satisfaction(
+    session: Session, feedback: Feedback, taught: set[int], signals: Signals
+) -> None:
+    """A row for the last answer of a conversation the customer rated 1-2 or 4-5."""
+    if feedback.rating not in SATISFACTION_SCORES or feedback.rating == "3":
+        signals.counts[f"satisfaction_{feedback.rating}"] += 1
+        return
+    handed_over = session.scalar(
+        select(Escalation.id).where(Escalation.conversation_id == feedback.conversation_id)
+    )
+    if handed_over is not None:
+        signals.counts["satisfaction_after_handover"] += 1
+        return
+    turn = session.scalars(
+        select(Turn)
+        .where(
+            Turn.conversation_id == feedback.conversation_id,
+            Turn.kind == "bot",
+            Turn.decision == Handling.ANSWER,
+            Turn.created_at <= feedback.created_at,
+        )
+        .order_by(Turn.created_at.desc(), Turn.id.desc())
+        .limit(1)
+    ).first()
+    if turn is None:
+        signals.counts["satisfaction_without_an_answer"] += 1
+    elif turn.id in taught:
+        signals.counts["satisfaction_on_a_rated_or_labelled_turn"] += 1
+    else:
+        is_gap = int(feedback.rating) <= 2
+        source = "satisfaction_low" if is_gap else "satisfaction_high"
+        row = _row(turn.id, turn.created_at, turn.customer_text, turn.intent_ranking,
+                   is_gap, source)  # fmt: skip
+        signals.rows.append(replace(row, right_intent=None if is_gap else turn.intent,
+                                    answered=turn.intent))  # fmt: skip
+        taught.add(turn.id)
 
 
 def _add_labelled_turns(labels: list[dict[str, Any]], signals: Signals) -> set[int]:
@@ -141,9 +225,10 @@ def _add_labelled_turns(labels: list[dict[str, Any]], signals: Signals) -> set[i
         else:
             at = datetime.fromisoformat(turn["turn_at"])
             is_gap = next(iter(by_author.values()))
-            signals.rows.append(
-                _row(turn_id, at, turn["text"], turn["intent_ranking"], is_gap, "label")
-            )
+            row = _row(turn_id, at, turn["text"], turn["intent_ranking"], is_gap, LABEL_SOURCE)
+            answered = turn["predicted_intent"]
+            right = turn["correct_intent"] or (None if is_gap else answered)
+            signals.rows.append(replace(row, right_intent=right, answered=answered))
     return set(verdicts)
 
 
@@ -152,3 +237,55 @@ def _row(
 ) -> LiveRow:
     pairs = [(str(name), float(confidence)) for name, confidence in ranking or []]
     return LiveRow(turn_id, as_utc(at), text or "", pairs, is_gap, WEIGHTS[source], source)
+
+
+def write_live_rows(path: Path, rows: Sequence[LiveRow]) -> None:
+    """The rows as JSON lines (texts as stored: redacted); no rows, no file."""
+    path.unlink(missing_ok=True)
+    if not rows:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [
+        json.dumps(
+            {
+                "turn_id": row.turn_id,
+                "turn_at": row.created_at.isoformat(),
+                "text": row.text,
+                "ranking": row.ranking,
+                "is_gap": row.is_gap,
+                "weight": row.weight,
+                "source": row.source,
+                "right_intent": row.right_intent,
+                "answered": row.answered,
+            },
+            ensure_ascii=False,
+        )
+        for row in rows
+    ]
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+
+def read_live_rows(path: Path) -> list[LiveRow]:
+    """The rows :func:`write_live_rows` wrote (none without the file)."""
+    if not path.is_file():
+        return []
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            item = json.loads(line)
+            rows.append(
+                LiveRow(
+                    int(item["turn_id"]),
+                    datetime.fromisoformat(item["turn_at"]),
+                    str(item["text"]),
+                    [(str(name), float(confidence)) for name, confidence in item["ranking"]],
+                    bool(item["is_gap"]),
+                    float(item["weight"]),
+                    str(item["source"]),
+                    item.get("right_intent"),
+                    item.get("answered"),
+                )
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigurationError(f"{path}:{number}: not a live-turn row ({exc})") from exc
+    return rows

@@ -2,7 +2,8 @@
 
 Three stages, each cached by a hash of its own inputs: the Rasa model, the
 cross-validated NLU predictions of the bot's own data (Rasa, in its own environment),
-and the gap model fitted on them (:func:`gapmodel.fitting.fit_gap_model`).
+and the gap model fitted on them (:func:`gapmodel.fitting.fit_gap_model`) and on the
+live turns ``gapdesk retrain`` wrote under ``data/live/`` (:mod:`gapdesk.retraining`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from gapdesk.datasets import LabelledText, read_lines, read_rasa_nlu
 from gapdesk.engine import rasa
 from gapdesk.engine.project import Project
 from gapdesk.models_dir import Trained
+from gapdesk.signals import LIVE_FILE_NAME, LiveRow, read_live_rows
 from gapmodel.coverage import DEFAULT_SPACY_MODEL, shared_reader
 from gapmodel.fitting import OOS_LABEL, Prediction, fit_gap_model
 from gapmodel.knowledge import KnowledgeBase
@@ -85,6 +87,7 @@ def gap_model_key(
     predictions_file: Path,
     knowledge_base: Sequence[Path],
     reader: str,
+    live_rows: Sequence[LiveRow] = (),
 ) -> str:
     """The gap model's version: its code and the data it is actually fitted on.
 
@@ -95,13 +98,17 @@ def gap_model_key(
     new gap model (``GapModel.load`` refuses a mismatch).
     """
     texts = json.dumps([[e.text, e.label] for e in examples], ensure_ascii=False).encode()
-    return data_hash(
+    parts = [
         code.encode(),
         texts,
         predictions_file.read_bytes(),
         files_hash(knowledge_base).encode(),
         reader.encode(),
-    )[:12]
+    ]
+    if live_rows:  # the same key as before for a bot that has not learned from live turns
+        live = [[r.text, r.ranking, r.is_gap, r.weight] for r in live_rows]
+        parts.append(json.dumps(live, ensure_ascii=False).encode())
+    return data_hash(*parts)[:12]
 
 
 def train(
@@ -165,10 +172,12 @@ def _gap_model(
     """The gap model for these predictions and examples, fitted unless it exists, and
     its metadata if it was fitted now."""
     examples = read_rasa_nlu([project.nlu])
+    live_rows = read_live_rows(project.root / project.live / LIVE_FILE_NAME)
     reader = shared_reader(spacy_model).identity
     gap_version = gap_model_key(
-        gap_model_code_hash(), examples, cv_file, project.knowledge_base_files(), reader
-    )
+        gap_model_code_hash(), examples, cv_file, project.knowledge_base_files(), reader,
+        live_rows,
+    )  # fmt: skip
     gap_version += "-semantic" if semantic else ""
     if spacy_model != DEFAULT_SPACY_MODEL:
         gap_version += f"-{spacy_model}"
@@ -182,6 +191,7 @@ def _gap_model(
             semantic,
             spacy_model,
             KnowledgeBase.load(project.root / project.knowledge_base),
+            [row.as_example() for row in live_rows],
         )
         model.save(path)
         logger.info(

@@ -18,6 +18,7 @@ class Project:
     stories: Path = Path("data/stories")
     knowledge_base: Path = Path("data/knowledge_base")
     out_of_scope: Path = Path("data/out_of_scope")
+    live: Path = Path("data/live")  # live turns the gap model trains on (gapdesk retrain)
 
     def _files(self, *folders: Path) -> list[Path]:
         found: list[Path] = []

@@ -269,3 +269,25 @@ def test_each_scored_turn_shows_its_verdict(app_factory, console_store, rasa) ->
     for shown in ("request_refund", "41%", "83%", "unlike any example", "model gm-test",
                   "Label by supervisor: gap", "The customer asked about a refund."):  # fmt: skip
         assert shown in page, shown
+
+
+def test_resolving_can_say_whether_the_handover_was_needed(
+    app_factory, console_store, rasa
+) -> None:
+    client = app_factory()
+    csrf = sign_in(client, "agent")
+    needed_turn = escalate(console_store, "c-needed")
+    needless_turn = escalate(console_store, "c-needless", "where is my card?")
+    silent_turn = escalate(console_store, "c-silent", "what is my balance?")
+    for conversation, outcome in (("c-needed", "needed"), ("c-needless", "needless"),
+                                  ("c-silent", None)):  # fmt: skip
+        client.post(f"/conversations/{conversation}/claim", data={"csrf_token": csrf})
+        form = {"csrf_token": csrf} | ({"handover": outcome} if outcome else {})
+        client.post(f"/conversations/{conversation}/resolve", data=form)
+    with console_store.session() as session:
+        labels = {row.turn_id: (row.is_gap, row.author) for row in session.scalars(select(Label))}
+    assert labels == {needed_turn: (True, "agent"), needless_turn: (False, "agent")}
+    assert silent_turn not in labels
+    # The label teaches what any label does: the needless one is an example of its intent.
+    rows = {row["turn_id"]: row for row in export_labels(console_store)}
+    assert rows[needless_turn]["is_gap"] is False
