@@ -42,13 +42,13 @@ GENERIC_OUT_OF_SCOPE = Path("data/out_of_scope/generic.txt")
 LATENCY_SAMPLE = 3000
 
 
-def _read_all(paths: Sequence[Path], oos_label: str) -> list[LabelledText]:
+def read_all(paths: Sequence[Path], oos_label: str) -> list[LabelledText]:
     rows = [row for path in paths for row in read_labelled(path)]
     # One name for out of scope inside gapdesk, whatever the data set calls it.
     return [LabelledText(r.text, OOS_LABEL if r.label == oos_label else r.label) for r in rows]
 
 
-def _nlu_predictions(
+def nlu_predictions(
     config: Path,
     train: list[LabelledText],
     test: list[LabelledText],
@@ -121,14 +121,14 @@ def run(
     spacy_model: str = DEFAULT_SPACY_MODEL,
 ) -> dict[str, Any]:
     """Train on TRAIN, score TEST, return (and write to ``out``) the report."""
-    train = _read_all(train_paths, oos_label)
-    test = _read_all(test_paths, oos_label)
+    train = read_all(train_paths, oos_label)
+    test = read_all(test_paths, oos_label)
     out_of_scope = [r.text for r in train if r.label == OOS_LABEL]
     if generic_out_of_scope is not None and generic_out_of_scope.is_file():
         out_of_scope += read_lines(generic_out_of_scope)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="gapdesk-benchmark-") as tmp:
-        cv, test_predictions = _nlu_predictions(config, train, test, out_of_scope, Path(tmp), folds)
+        cv, test_predictions = nlu_predictions(config, train, test, out_of_scope, Path(tmp), folds)
     in_scope = [r for r in train if r.label != OOS_LABEL]
     model = fit_gap_model(
         cv,

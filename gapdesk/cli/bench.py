@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from gapdesk.datasets import LABELLED_DATA_HELP
 from gapdesk.settings import Settings
+
+# The learning curve's budgets (loop_benchmark.BUDGETS; not imported: it loads scikit-learn).
+LOOP_BUDGETS = "0,50,100,200,400"
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -17,8 +21,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description=f"TRAIN and TEST: labelled data, each {LABELLED_DATA_HELP}. Rows "
         "labelled --oos-label are out-of-scope examples, never an intent.",
     )
-    benchmark.add_argument("--train", type=Path, nargs="+", required=True, metavar="TRAIN")
-    benchmark.add_argument("--test", type=Path, nargs="+", required=True, metavar="TEST")
+    # Not required here: `gapdesk benchmark loop` has its own (checked in the handler).
+    benchmark.add_argument("--train", type=Path, nargs="+", metavar="TRAIN")
+    benchmark.add_argument("--test", type=Path, nargs="+", metavar="TEST")
     benchmark.add_argument("--oos-label", default="oos", help="label of out-of-scope rows")
     benchmark.add_argument("--out", type=Path, help="folder for report.json, report.md, plots")
     benchmark.add_argument(
@@ -26,7 +31,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action="store_true",
         help="do not add the shipped generic out-of-scope corpus to TRAIN",
     )
-    benchmark.set_defaults(handler=_cmd_benchmark)
+    benchmark.set_defaults(handler=_cmd_benchmark, parser=benchmark)
+    _register_loop(benchmark.add_subparsers(dest="benchmark", metavar="{loop}"))
 
     figures = commands.add_parser(
         "figures",
@@ -41,8 +47,78 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     figures.set_defaults(handler=_cmd_figures)
 
 
+def _register_loop(benchmarks: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    loop = benchmarks.add_parser(
+        "loop",
+        help="replay TRAFFIC: does the bot get better from agents' labels? (before/after)",
+        description=f"TRAIN and TRAFFIC: labelled data, each {LABELLED_DATA_HELP}. Trains "
+        "the bot on TRAIN, replays the first half of TRAFFIC through its decisions, lets "
+        "a simulated agent label --budget turns (escalations first, then by gap), "
+        "retrains on them as `gapdesk retrain` does, and replays the second half with "
+        "both versions, and at each of --budgets for the learning curve.",
+    )
+    loop.add_argument("--train", type=Path, nargs="+", required=True, metavar="TRAIN")
+    loop.add_argument("--traffic", type=Path, nargs="+", required=True, metavar="TRAFFIC")
+    loop.add_argument("--oos-label", default="oos", help="label of out-of-scope rows")
+    loop.add_argument("--budget", type=int, default=200, help="labels the agent gives")
+    loop.add_argument(
+        "--budgets",
+        type=_budgets,
+        default=LOOP_BUDGETS,
+        metavar="N,N,...",
+        help="the budgets of the learning curve (default: %(default)s)",
+    )
+    loop.add_argument(
+        "--shuffle",
+        type=int,
+        metavar="SEED",
+        help="replay TRAFFIC shuffled with this seed (default: in its order)",
+    )
+    loop.add_argument("--out", type=Path, help="folder for report.json, report.md, plot")
+    loop.add_argument(
+        "--no-generic-oos",
+        action="store_true",
+        help="do not add the shipped generic out-of-scope corpus to TRAIN",
+    )
+    loop.set_defaults(handler=_cmd_loop, parser=loop)
+
+
+def _budgets(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from exc
+    if not sizes or min(sizes) < 0:
+        raise argparse.ArgumentTypeError(f"budgets are numbers of labels, 0 or more: {text!r}")
+    return sizes
+
+
+def _cmd_loop(args: argparse.Namespace, settings: Settings) -> int:
+    from gapdesk.bench import loop_benchmark  # scikit-learn: only when used
+
+    if args.budget < 0:
+        args.parser.error("--budget must be 0 or more")
+    report = loop_benchmark.run(
+        args.train,
+        args.traffic,
+        settings,
+        args.oos_label,
+        args.budget,
+        args.out,
+        args.shuffle,
+        args.budgets,
+        generic_out_of_scope=None if args.no_generic_oos else loop_benchmark.GENERIC_OUT_OF_SCOPE,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    print(json.dumps(report))
+    return 0
+
+
 def _cmd_benchmark(args: argparse.Namespace, settings: Settings) -> int:
     from gapdesk.bench import gap_benchmark as benchmark  # scikit-learn: only when used
+
+    if not args.train or not args.test:
+        args.parser.error("--train and --test are required (or: gapdesk benchmark loop)")
 
     report = benchmark.run(
         args.train,

@@ -66,3 +66,42 @@ def test_benchmark_reports_both_scores_in_the_agreed_shape(tmp_path: Path) -> No
     assert report["latency_ms"]["p99"] >= report["latency_ms"]["p50"] > 0
     for name in ("report.json", "report.md", "gap_detection.png"):
         assert (tmp_path / "report" / name).stat().st_size > 0
+
+
+F_KEYS = {
+    "auroc", "ece", "missed_gaps", "needless_handovers", "escalation_precision",
+    "containment", "handover_rate", "cost_per_turn", "n",
+}  # fmt: skip
+
+
+def test_the_loop_benchmark_reports_before_and_after_in_the_agreed_shape(tmp_path: Path) -> None:
+    data = ROOT / "data" / "datasets" / "banking77"
+    _slice(data / "train.csv", tmp_path / "train.csv", 30, [])
+    oos = ["recommend a film", "how tall is everest", "best pizza in town", "who won the cup",
+           "is it going to rain", "tell me a joke", "what is the capital of peru"]  # fmt: skip
+    _slice(
+        data / "test.csv", tmp_path / "traffic.csv", 12, [f"{t} {i}" for i in range(3) for t in oos]
+    )
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "gapdesk", "benchmark", "loop",
+            "--train", str(tmp_path / "train.csv"), "--traffic", str(tmp_path / "traffic.csv"),
+            "--oos-label", "none", "--shuffle", "1", "--budget", "12", "--budgets", "0,12",
+            "--out", str(tmp_path / "report"),
+        ],
+        cwd=ROOT, capture_output=True, text=True, timeout=900, check=True,
+    )  # fmt: skip
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["budget"] == 12 and set(report["budgets"]) == {"0", "12"}
+    second_half = (12 * len(INTENTS) + 3 * len(oos)) - (12 * len(INTENTS) + 3 * len(oos)) // 2
+    for figures in (report["before"], report["after"], report["after_at_before_handover_rate"],
+                    *report["budgets"].values()):  # fmt: skip
+        assert set(figures) >= F_KEYS and figures["n"] == second_half
+    assert report["budgets"]["0"] == report["before"]  # no labels: nothing learned
+    assert report["budgets"]["12"] == report["after"]
+    same_rate = report["after_at_before_handover_rate"]
+    assert same_rate["handover_rate"] == report["before"]["handover_rate"]
+    assert report["runs"]["12"]["labels"] == 12
+    assert "budget 12" in result.stderr  # the steps are shown on stderr, the JSON on stdout
+    for name in ("report.json", "report.md", "learning_curve.png"):
+        assert (tmp_path / "report" / name).stat().st_size > 0
