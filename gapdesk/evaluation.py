@@ -60,10 +60,14 @@ class JudgedTurn:
     is_gap: bool  # whether this version's answer would have missed
     probability: float
     handling: Handling
-    cost: float
     nlu_right: bool | None  # its top intent is the one a person named (None: none named)
     realized: dict[Handling, float]  # what each way of handling it would have cost
     without_handover: Handling  # the cheaper of answering and clarifying, by expectation
+
+    @property
+    def cost(self) -> float:
+        """What the handling it got cost in fact."""
+        return self.realized[self.handling]
 
 
 def misses(turn: LabelledTurn, intent: str | None) -> bool:
@@ -88,11 +92,13 @@ def judge(
     three), ``has_answer`` whether the bot has an answer for an intent (default: yes)."""
     inputs = [GapInput(t.text, r) for t, r in zip(turns, rankings, strict=True)]
     probabilities = model.predict_proba(inputs) if inputs else np.array([])
-    hit_rate = model.metadata.get("clarification_hit_rate") or DEFAULT_CLARIFICATION_HIT_RATE
+    measured_hit_rate = model.metadata.get("clarification_hit_rate")
+    hit_rate = measured_hit_rate or DEFAULT_CLARIFICATION_HIT_RATE
     judged = []
     for turn, item, probability in zip(turns, inputs, probabilities, strict=True):
         intent = item.intent
-        score = _score(model, item, float(probability))
+        # The score the decision reads, its probability computed in bulk above.
+        score = GapScore(float(probability), [], model.version, 0.0, intent, measured_hit_rate)
         answerable = has_answer(intent) if (has_answer and intent) else True
         handling = Handling(decide_turn(score, turn.text, [], 0, answerable, settings).action)
         is_gap = misses(turn, intent)
@@ -103,16 +109,13 @@ def judge(
             CLARIFY: costs.clarification
             + _clarification_miss(turn, item.ranking, is_gap, hit_rate, offered) * costs.missed_gap,
         }
-        expected = costs.expected(score.probability, score.clarification_hit_rate or hit_rate)
+        expected = costs.expected(score.probability, hit_rate)
         without_handover = min((CLARIFY, ANSWER), key=lambda action: expected[action])
         named = turn.right_intent is not None and turn.right_intent not in (OUT_OF_SCOPE, OOS_LABEL)
         nlu_right = (intent == turn.right_intent) if named else None
         judged.append(
-            JudgedTurn(
-                is_gap, score.probability, handling, realized[handling], nlu_right, realized,
-                without_handover,
-            )
-        )  # fmt: skip
+            JudgedTurn(is_gap, score.probability, handling, nlu_right, realized, without_handover)
+        )
     return judged
 
 
@@ -130,14 +133,8 @@ def at_handover_count(judged: Sequence[JudgedTurn], count: int) -> list[JudgedTu
             handling = turn.without_handover
         else:
             handling = turn.handling
-        result.append(replace(turn, handling=handling, cost=turn.realized[handling]))
+        result.append(replace(turn, handling=handling))
     return result
-
-
-def _score(model: GapModel, item: GapInput, probability: float) -> GapScore:
-    """The gap score the decision reads, with the probability already computed in bulk."""
-    hit_rate = model.metadata.get("clarification_hit_rate")
-    return GapScore(probability, [], model.version, 0.0, item.intent, hit_rate)
 
 
 def _clarification_miss(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -135,12 +135,7 @@ def gather(
             elif source is None:
                 signals.counts[f"thumbs_down_{feedback.reason or 'without_reason'}"] += 1
             else:
-                is_gap = source != "thumbs_up"
-                row = _row(turn.id, turn.created_at, turn.customer_text, turn.intent_ranking,
-                           is_gap, source)  # fmt: skip
-                # "Helpful" says the intent answered was the right one.
-                right = None if is_gap else turn.intent
-                signals.rows.append(replace(row, right_intent=right, answered=turn.intent))
+                signals.rows.append(_rated_row(turn, source != "thumbs_up", source))
         taught = labelled | {row.turn_id for row in signals.rows}
         conversation_ratings = (
             select(Feedback)
@@ -197,10 +192,7 @@ def _add_satisfaction(
     else:
         is_gap = int(feedback.rating) <= 2
         source = "satisfaction_low" if is_gap else "satisfaction_high"
-        row = _row(turn.id, turn.created_at, turn.customer_text, turn.intent_ranking,
-                   is_gap, source)  # fmt: skip
-        signals.rows.append(replace(row, right_intent=None if is_gap else turn.intent,
-                                    answered=turn.intent))  # fmt: skip
+        signals.rows.append(_rated_row(turn, is_gap, source))
         taught.add(turn.id)
 
 
@@ -225,18 +217,33 @@ def _add_labelled_turns(labels: list[dict[str, Any]], signals: Signals) -> set[i
         else:
             at = datetime.fromisoformat(turn["turn_at"])
             is_gap = next(iter(by_author.values()))
-            row = _row(turn_id, at, turn["text"], turn["intent_ranking"], is_gap, LABEL_SOURCE)
-            answered = turn["predicted_intent"]
-            right = turn["correct_intent"] or (None if is_gap else answered)
-            signals.rows.append(replace(row, right_intent=right, answered=answered))
+            row = _row(turn_id, at, turn["text"], turn["intent_ranking"], is_gap, LABEL_SOURCE,
+                       turn["predicted_intent"], turn["correct_intent"])  # fmt: skip
+            signals.rows.append(row)
     return set(verdicts)
 
 
 def _row(
-    turn_id: int, at: datetime, text: str | None, ranking: Any, is_gap: bool, source: str
+    turn_id: int,
+    at: datetime,
+    text: str | None,
+    ranking: Any,
+    is_gap: bool,
+    source: str,
+    answered: str | None,
+    named: str | None = None,
 ) -> LiveRow:
+    """A row; its right intent is the one a person ``named``, else the one answered when
+    the answer did not miss ("helpful", a high rating, a "no gap" label)."""
     pairs = [(str(name), float(confidence)) for name, confidence in ranking or []]
-    return LiveRow(turn_id, as_utc(at), text or "", pairs, is_gap, WEIGHTS[source], source)
+    right = named or (None if is_gap else answered)
+    weight = WEIGHTS[source]
+    return LiveRow(turn_id, as_utc(at), text or "", pairs, is_gap, weight, source, right, answered)
+
+
+def _rated_row(turn: Turn, is_gap: bool, source: str) -> LiveRow:
+    return _row(turn.id, turn.created_at, turn.customer_text, turn.intent_ranking, is_gap,
+                source, turn.intent)  # fmt: skip
 
 
 def write_live_rows(path: Path, rows: Sequence[LiveRow]) -> None:

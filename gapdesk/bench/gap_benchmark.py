@@ -48,6 +48,16 @@ def read_all(paths: Sequence[Path], oos_label: str) -> list[LabelledText]:
     return [LabelledText(r.text, OOS_LABEL if r.label == oos_label else r.label) for r in rows]
 
 
+def split_train(
+    train: Sequence[LabelledText], generic_out_of_scope: Path | None
+) -> tuple[list[LabelledText], list[str]]:
+    """TRAIN's intent examples, and its out-of-scope texts with the generic corpus's."""
+    out_of_scope = [r.text for r in train if r.label == OOS_LABEL]
+    if generic_out_of_scope is not None and generic_out_of_scope.is_file():
+        out_of_scope += read_lines(generic_out_of_scope)
+    return [r for r in train if r.label != OOS_LABEL], out_of_scope
+
+
 def nlu_predictions(
     config: Path,
     train: list[LabelledText],
@@ -123,13 +133,10 @@ def run(
     """Train on TRAIN, score TEST, return (and write to ``out``) the report."""
     train = read_all(train_paths, oos_label)
     test = read_all(test_paths, oos_label)
-    out_of_scope = [r.text for r in train if r.label == OOS_LABEL]
-    if generic_out_of_scope is not None and generic_out_of_scope.is_file():
-        out_of_scope += read_lines(generic_out_of_scope)
+    in_scope, out_of_scope = split_train(train, generic_out_of_scope)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="gapdesk-benchmark-") as tmp:
         cv, test_predictions = nlu_predictions(config, train, test, out_of_scope, Path(tmp), folds)
-    in_scope = [r for r in train if r.label != OOS_LABEL]
     model = fit_gap_model(
         cv,
         [r.text for r in in_scope],

@@ -33,9 +33,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from gapdesk.bench.gap_benchmark import GENERIC_OUT_OF_SCOPE, nlu_predictions, read_all
+from gapdesk.bench.gap_benchmark import (
+    GENERIC_OUT_OF_SCOPE,
+    nlu_predictions,
+    read_all,
+    split_train,
+)
 from gapdesk.bench.report import write_report
-from gapdesk.datasets import LabelledText, read_lines
+from gapdesk.datasets import LabelledText
 from gapdesk.evaluation import (
     FIGURES,
     JudgedTurn,
@@ -46,7 +51,7 @@ from gapdesk.evaluation import (
     judge,
 )
 from gapdesk.labels import OUT_OF_SCOPE
-from gapdesk.retraining import Lessons, plan
+from gapdesk.retraining import Lessons, labelled_turn, plan
 from gapdesk.settings import Settings
 from gapdesk.storage.migrate import upgrade
 from gapdesk.storage.models import Label, Turn
@@ -102,15 +107,11 @@ def run(
 ) -> dict[str, Any]:
     """Train on TRAIN, replay TRAFFIC, learn from ``budget`` labels; the report."""
     started = time.monotonic()
-    train = read_all(train_paths, oos_label)
+    in_scope, out_of_scope = split_train(read_all(train_paths, oos_label), generic_out_of_scope)
     traffic = read_all(traffic_paths, oos_label)
     if shuffle_seed is not None:
         random.Random(shuffle_seed).shuffle(traffic)
     replay = Replay.of(traffic)
-    in_scope = [row for row in train if row.label != OOS_LABEL]
-    out_of_scope = [row.text for row in train if row.label == OOS_LABEL]
-    if generic_out_of_scope is not None and generic_out_of_scope.is_file():
-        out_of_scope += read_lines(generic_out_of_scope)
     texts = [row.text for row in traffic]
 
     def fit(nlu: list[LabelledText], oos: list[str], lessons: Lessons | None) -> BotVersion:
@@ -122,11 +123,12 @@ def run(
         before = fit(in_scope, out_of_scope, None)
         first = judge(replay.first, before.rankings[: len(replay.first)], before.model, settings)
         picks = agent_picks(first)
+        judged_before = _second_half(replay, before, settings)
         runs: dict[str, dict[str, Any]] = {}
         for size in sorted({*budgets, budget}):
             chosen = picks[:size]
             if not chosen:
-                runs[str(size)] = _compare(replay, before, before, settings) | {"labels": 0}
+                runs[str(size)] = _compare(judged_before, judged_before) | {"labels": 0}
                 continue
             progress(f"budget {size}: the agent labels {len(chosen)} turns; retraining")
             store, index_of = _store_with_labels(
@@ -138,7 +140,8 @@ def run(
                 out_of_scope + lessons.examples.out_of_scope,
                 lessons,
             )
-            runs[str(size)] = _compare(replay, before, candidate, settings) | {
+            judged_after = _second_half(replay, candidate, settings)
+            runs[str(size)] = _compare(judged_before, judged_after) | {
                 "labels": len(chosen),
                 "learned": lessons.summary(),
                 "promotion": _promotion(lessons, index_of, before, candidate, settings),
@@ -249,14 +252,14 @@ def _store_with_labels(
     return store, index_of
 
 
-def _compare(
-    replay: Replay, before: BotVersion, after: BotVersion, settings: Settings
-) -> dict[str, Any]:
+def _second_half(replay: Replay, version: BotVersion, settings: Settings) -> list[JudgedTurn]:
+    offset = len(replay.first)
+    return judge(replay.second, version.rankings[offset:], version.model, settings)
+
+
+def _compare(old: list[JudgedTurn], new: list[JudgedTurn]) -> dict[str, Any]:
     """Both versions' figures on the second half, and the candidate's at the current
     version's hand-over count."""
-    offset = len(replay.first)
-    old = judge(replay.second, before.rankings[offset:], before.model, settings)
-    new = judge(replay.second, after.rankings[offset:], after.model, settings)
     handed = sum(turn.handling == ESCALATE for turn in old)
     return {
         "before": figures(old),
@@ -274,7 +277,7 @@ def _promotion(
 ) -> dict[str, Any]:
     """What the product's promotion rule says of the candidate, judged on the held-out
     newest labels as ``gapdesk retrain`` judges it."""
-    turns = [LabelledTurn(row.text, row.right_intent, row.is_gap) for row in lessons.held_out]
+    turns = [labelled_turn(row) for row in lessons.held_out]
     indexes = [index_of[row.turn_id] for row in lessons.held_out]
     old = judge(turns, [before.rankings[i] for i in indexes], before.model, settings)
     new = judge(turns, [candidate.rankings[i] for i in indexes], candidate.model, settings)

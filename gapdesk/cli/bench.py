@@ -24,13 +24,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     # Not required here: `gapdesk benchmark loop` has its own (checked in the handler).
     benchmark.add_argument("--train", type=Path, nargs="+", metavar="TRAIN")
     benchmark.add_argument("--test", type=Path, nargs="+", metavar="TEST")
-    benchmark.add_argument("--oos-label", default="oos", help="label of out-of-scope rows")
-    benchmark.add_argument("--out", type=Path, help="folder for report.json, report.md, plots")
-    benchmark.add_argument(
-        "--no-generic-oos",
-        action="store_true",
-        help="do not add the shipped generic out-of-scope corpus to TRAIN",
-    )
+    _add_shared_options(benchmark)
     benchmark.set_defaults(handler=_cmd_benchmark, parser=benchmark)
     _register_loop(benchmark.add_subparsers(dest="benchmark", metavar="{loop}"))
 
@@ -59,7 +53,6 @@ def _register_loop(benchmarks: argparse._SubParsersAction[argparse.ArgumentParse
     )
     loop.add_argument("--train", type=Path, nargs="+", required=True, metavar="TRAIN")
     loop.add_argument("--traffic", type=Path, nargs="+", required=True, metavar="TRAFFIC")
-    loop.add_argument("--oos-label", default="oos", help="label of out-of-scope rows")
     loop.add_argument("--budget", type=int, default=200, help="labels the agent gives")
     loop.add_argument(
         "--budgets",
@@ -74,13 +67,19 @@ def _register_loop(benchmarks: argparse._SubParsersAction[argparse.ArgumentParse
         metavar="SEED",
         help="replay TRAFFIC shuffled with this seed (default: in its order)",
     )
-    loop.add_argument("--out", type=Path, help="folder for report.json, report.md, plot")
-    loop.add_argument(
+    _add_shared_options(loop)
+    loop.set_defaults(handler=_cmd_loop, parser=loop)
+
+
+def _add_shared_options(parser: argparse.ArgumentParser) -> None:
+    """What both benchmarks take besides their data."""
+    parser.add_argument("--oos-label", default="oos", help="label of out-of-scope rows")
+    parser.add_argument("--out", type=Path, help="folder for report.json, report.md, plots")
+    parser.add_argument(
         "--no-generic-oos",
         action="store_true",
         help="do not add the shipped generic out-of-scope corpus to TRAIN",
     )
-    loop.set_defaults(handler=_cmd_loop, parser=loop)
 
 
 def _budgets(text: str) -> list[int]:

@@ -182,7 +182,9 @@ def _judged(
 ) -> JudgedTurn:
     realized = realized or {ANSWER: 10.0 if is_gap else 0.0, ESCALATE: 0.0 if is_gap else 20.0,
                             CLARIFY: 3.0}  # fmt: skip
-    return JudgedTurn(is_gap, probability, handling, cost, nlu_right, realized, without_handover)
+    turn = JudgedTurn(is_gap, probability, handling, nlu_right, realized, without_handover)
+    assert turn.cost == cost  # what the handling realized
+    return turn
 
 
 FIVE = [
