@@ -96,8 +96,8 @@ def _worse_by_construction(store: Store) -> None:
         for text, intent in questions:
             turn = _turn(store, variant.format(text), intent, next(moment))
             _label(store, turn, "mallory", shuffled[intent], intent)
-    for _ in range(2):
-        turn = _turn(store, "can I hold bitcoin in my account", "exchange_rate", next(moment))
+    for coin in ("bitcoin", "ether"):
+        turn = _turn(store, f"can I hold {coin} in my account", "exchange_rate", next(moment))
         _label(store, turn, "ana", "crypto_wallet", "exchange_rate")
     disputed = _turn(store, "my card is bent", "card_arrival", next(moment))
     _label(store, disputed, "ana", "card_arrival", "card_arrival")
