@@ -11,11 +11,21 @@ from __future__ import annotations
 import os
 import sys
 
-from rasa.__main__ import main
+
+def rasa_argv(arguments: list[str], secret: str) -> list[str]:
+    """Rasa's command line with the secret added.
+
+    The ``--option=value`` form: a generated secret may begin with "-" (one in 64 of
+    them does), and argparse would read ``--jwt-secret -x...`` as a missing value.
+    """
+    return ["rasa", *arguments, f"--jwt-secret={secret}", "--jwt-method=HS256"]
+
 
 if __name__ == "__main__":
+    from rasa.__main__ import main
+
     secret = os.environ.pop("GAPDESK_RASA_JWT_SECRET", "")
     if not secret:
         sys.exit("bot.serve: GAPDESK_RASA_JWT_SECRET is empty; Rasa's API would be open")
-    sys.argv = ["rasa", *sys.argv[1:], "--jwt-secret", secret, "--jwt-method", "HS256"]
+    sys.argv = rasa_argv(sys.argv[1:], secret)
     main()
