@@ -137,6 +137,22 @@ def at_handover_count(judged: Sequence[JudgedTurn], count: int) -> list[JudgedTu
     return result
 
 
+def at_counts(judged: Sequence[JudgedTurn], handovers: int, answers: int) -> list[JudgedTurn]:
+    """The same turns handled by rank alone: the ``handovers`` of highest gap probability
+    handed over, the ``answers`` of lowest answered, the rest clarified.
+
+    Two versions handled so at the same counts differ only in how they order the turns,
+    so fewer missed gaps there means a better ranking where the bot draws its lines (a
+    version that merely answers more turns than another misses more gaps, even with the
+    better ranking)."""
+    if handovers + answers > len(judged):
+        raise ValueError(f"{handovers} hand-overs and {answers} answers of {len(judged)} turns")
+    ranked = sorted(range(len(judged)), key=lambda i: -judged[i].probability)
+    handling = dict.fromkeys(ranked[:handovers], ESCALATE)
+    handling |= dict.fromkeys(ranked[len(ranked) - answers :], ANSWER)
+    return [replace(turn, handling=handling.get(i, CLARIFY)) for i, turn in enumerate(judged)]
+
+
 def _clarification_miss(
     turn: LabelledTurn,
     ranking: Ranking,
@@ -160,7 +176,8 @@ def figures(judged: Sequence[JudgedTurn]) -> dict[str, Any]:
 
     Counts for missed gaps and needless hand-overs, shares for the rest, the average
     cost for ``cost_per_turn``. ``best_possible_missed_gaps`` is what a perfect detector
-    answering as many turns (handing over or clarifying the rest) would still miss.
+    answering as many turns (handing over or clarifying the rest) would still miss, and
+    ``missed_gaps_above_best_possible`` how many more this version misses.
     """
     n = len(judged)
     if n == 0:
@@ -170,6 +187,7 @@ def figures(judged: Sequence[JudgedTurn]) -> dict[str, Any]:
     handed = [t for t in judged if t.handling == ESCALATE]
     answered = [t for t in judged if t.handling == ANSWER]
     named = [t.nlu_right for t in judged if t.nlu_right is not None]
+    best_possible = max(0, int(y.sum()) - (n - len(answered)))
     return {
         "auroc": round(float(roc_auc_score(y, p)), 4) if 0 < y.sum() < n else None,
         "ece": round(expected_calibration_error(y, p), 4),
@@ -184,7 +202,8 @@ def figures(judged: Sequence[JudgedTurn]) -> dict[str, Any]:
         "n": n,
         "clarification_rate": round(sum(t.handling == CLARIFY for t in judged) / n, 4),
         "gap_rate": round(float(y.mean()), 4),
-        "best_possible_missed_gaps": max(0, int(y.sum()) - (n - len(answered))),
+        "best_possible_missed_gaps": best_possible,
+        "missed_gaps_above_best_possible": sum(t.is_gap for t in answered) - best_possible,
         "nlu_accuracy_on_named_intents": round(sum(named) / len(named), 4) if named else None,
         "named_intents": len(named),
     }

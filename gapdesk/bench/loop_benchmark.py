@@ -13,7 +13,12 @@ A replay of real traffic the bot has never seen, in two halves:
    like the bot's, :func:`gapdesk.retraining.plan` gathers and splits them, its NLU
    examples and live gap rows train a candidate, and the promotion rule judges the
    candidate on the held-out newest labels.
-5. Replay the second half with both versions and compare their figures.
+5. Replay the second half with both versions and compare their figures, also handled
+   by rank alone at the current version's hand-over and answer counts, so that only
+   the versions' ordering of the turns differs.
+6. Two controls, learned the same way: as many labels of first-half turns drawn at
+   random, and as many out-of-scope turns drawn at random as the agent's labels held.
+   Beside the agent's, they say how much the choice of turns limits the lesson.
 
 What the retrain does besides (training Rasa's dialogue model, the registry) does not
 change these figures and is left out, which keeps a run within minutes per budget.
@@ -46,6 +51,7 @@ from gapdesk.evaluation import (
     JudgedTurn,
     LabelledTurn,
     PromotionRule,
+    at_counts,
     at_handover_count,
     figures,
     judge,
@@ -57,7 +63,7 @@ from gapdesk.storage.migrate import upgrade
 from gapdesk.storage.models import Label, Turn
 from gapdesk.storage.recorder import new_record
 from gapdesk.storage.store import Store, make_engine
-from gapmodel.costs import ESCALATE
+from gapmodel.costs import ANSWER, ESCALATE
 from gapmodel.fitting import OOS_LABEL, fit_gap_model
 from gapmodel.model import GapModel
 from gapmodel.redaction import redact
@@ -122,17 +128,12 @@ def run(
         progress(f"training the bot on TRAIN ({len(in_scope)} examples)")
         before = fit(in_scope, out_of_scope, None)
         first = judge(replay.first, before.rankings[: len(replay.first)], before.model, settings)
-        picks = agent_picks(first)
         judged_before = _second_half(replay, before, settings)
-        runs: dict[str, dict[str, Any]] = {}
-        for size in sorted({*budgets, budget}):
-            chosen = picks[:size]
-            if not chosen:
-                runs[str(size)] = _compare(judged_before, judged_before) | {"labels": 0}
-                continue
-            progress(f"budget {size}: the agent labels {len(chosen)} turns; retraining")
+
+        def learn(chosen: list[int], name: str) -> dict[str, Any]:
+            """Label ``chosen`` turns of the first half, retrain, judge the second half."""
             store, index_of = _store_with_labels(
-                work / f"budget-{size}.db", replay.first, before.rankings, first, chosen
+                work / f"{name}.db", replay.first, before.rankings, first, chosen
             )
             lessons = plan(store, in_scope, None, settings.retrain_held_out_share)
             candidate = fit(
@@ -140,12 +141,26 @@ def run(
                 out_of_scope + lessons.examples.out_of_scope,
                 lessons,
             )
-            judged_after = _second_half(replay, candidate, settings)
-            runs[str(size)] = _compare(judged_before, judged_after) | {
+            return _compare(judged_before, _second_half(replay, candidate, settings)) | {
                 "labels": len(chosen),
+                "labelled": labelled_kinds(replay.first, first, chosen),
                 "learned": lessons.summary(),
                 "promotion": _promotion(lessons, index_of, before, candidate, settings),
             }
+
+        picks = agent_picks(first)
+        runs: dict[str, dict[str, Any]] = {}
+        for size in sorted({*budgets, budget}):
+            chosen = picks[:size]
+            if not chosen:
+                runs[str(size)] = _compare(judged_before, judged_before) | {"labels": 0}
+                continue
+            progress(f"budget {size}: the agent labels {len(chosen)} turns; retraining")
+            runs[str(size)] = learn(chosen, f"budget-{size}")
+        controls: dict[str, dict[str, Any]] = {}
+        for name, drawn in _control_draws(replay.first, picks[:budget], shuffle_seed or 0).items():
+            progress(f"control {name}: {len(drawn)} turns of the first half; retraining")
+            controls[name] = learn(drawn, name) if drawn else runs[str(budget)]
     chosen_run = runs[str(budget)]
     report: dict[str, Any] = {
         "budget": budget,
@@ -154,6 +169,8 @@ def run(
         "after_at_before_handover_rate": chosen_run["after_at_before_handover_rate"],
         "budgets": {size: run["after"] for size, run in runs.items()},
         "promotion": chosen_run.get("promotion"),
+        "ranked_at_before_counts": chosen_run["ranked_at_before_counts"],
+        "controls": controls,
         "runs": runs,
         "agent_queue": {
             "escalations": sum(t.handling == ESCALATE for t in first),
@@ -184,6 +201,21 @@ def agent_picks(first: Sequence[JudgedTurn]) -> list[int]:
     others = [index for index, turn in enumerate(first) if turn.handling != ESCALATE]
     others.sort(key=lambda index: -first[index].probability)
     return escalated + others
+
+
+def labelled_kinds(
+    turns: Sequence[LabelledTurn], judged: Sequence[JudgedTurn], chosen: Sequence[int]
+) -> dict[str, Any]:
+    """What the chosen turns were, and how sure of a gap the bot already was of them."""
+    kinds = {"out_of_scope": 0, "wrong_intent": 0, "no_gap": 0}
+    for index in chosen:
+        if turns[index].right_intent == OOS_LABEL:
+            kinds["out_of_scope"] += 1
+        else:
+            kinds["wrong_intent" if judged[index].is_gap else "no_gap"] += 1
+    probabilities = [judged[index].probability for index in chosen]
+    mean = round(sum(probabilities) / len(probabilities), 3) if probabilities else None
+    return kinds | {"mean_gap_probability_before": mean}
 
 
 def _fit(
@@ -258,13 +290,19 @@ def _second_half(replay: Replay, version: BotVersion, settings: Settings) -> lis
 
 
 def _compare(old: list[JudgedTurn], new: list[JudgedTurn]) -> dict[str, Any]:
-    """Both versions' figures on the second half, and the candidate's at the current
-    version's hand-over count."""
+    """Both versions' figures on the second half; the candidate's at the current
+    version's hand-over count; and both handled by rank alone at the current version's
+    hand-over and answer counts (:func:`gapdesk.evaluation.at_counts`)."""
     handed = sum(turn.handling == ESCALATE for turn in old)
+    answered = sum(turn.handling == ANSWER for turn in old)
     return {
         "before": figures(old),
         "after": figures(new),
         "after_at_before_handover_rate": figures(at_handover_count(new, handed)),
+        "ranked_at_before_counts": {
+            "before": figures(at_counts(old, handed, answered)),
+            "after": figures(at_counts(new, handed, answered)),
+        },
     }
 
 
@@ -293,6 +331,7 @@ ROWS = (
     ("expected calibration error", "ece"),
     ("missed gaps (gaps answered)", "missed_gaps"),
     ("best possible missed gaps, answering as many turns", "best_possible_missed_gaps"),
+    ("missed gaps above the best possible", "missed_gaps_above_best_possible"),
     ("needless hand-overs", "needless_handovers"),
     ("escalation precision", "escalation_precision"),
     ("containment (answered and right)", "containment"),
@@ -322,6 +361,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"Promotion rule on the {promotion.get('held_out', 0)} held-out labels: "
         f"{'promoted' if promotion.get('promoted') else 'refused'} ({promotion.get('reason')}).",
         "",
+        *_ranked_and_controls(report),
+        "",
         "| labels | " + " | ".join(key for key in FIGURES) + " |",
         "|---|" + "---|" * len(FIGURES),
         *(
@@ -330,6 +371,63 @@ def markdown(report: dict[str, Any]) -> str:
         ),  # fmt: skip
     ]
     return "\n".join(lines) + "\n"
+
+
+def _ranked_and_controls(report: dict[str, Any]) -> list[str]:
+    """The ranking compared where the bot draws its lines, beside the two controls."""
+    arms = {
+        "before": report["runs"]["0"],
+        f"after {report['budget']} from the queue": report["runs"][str(report["budget"])],
+        **{f"after {name.replace('_', ' ')}": arm for name, arm in report["controls"].items()},
+    }
+    ranked = {
+        name: arm["ranked_at_before_counts"]["before" if name == "before" else "after"]
+        for name, arm in arms.items()
+    }
+    rows = (
+        ("gap AUROC", "auroc"),
+        ("missed gaps", "missed_gaps"),
+        ("needless hand-overs", "needless_handovers"),
+        ("cost per turn", "cost_per_turn"),
+    )
+    return [
+        "Handled by rank alone at before's hand-over and answer counts (only the ordering "
+        "differs), beside the controls: as many labels of first-half turns drawn at random, "
+        "and as many out-of-scope turns drawn at random as the queue's labels hold:",
+        "",
+        "| | " + " | ".join(arms) + " |",
+        "|---|" + "---|" * len(arms),
+        "| labelled | " + " | ".join(_kinds(arm.get("labelled")) for arm in arms.values()) + " |",
+        *(
+            f"| {label} | " + " | ".join(str(f.get(key)) for f in ranked.values()) + " |"
+            for label, key in rows
+        ),
+    ]
+
+
+def _kinds(labelled: dict[str, Any] | None) -> str:
+    if not labelled:
+        return "none"
+    mean = labelled["mean_gap_probability_before"]
+    return (
+        f"{labelled['out_of_scope']} out of scope, {labelled['wrong_intent']} wrong intent, "
+        f"{labelled['no_gap']} no gap; mean gap probability {mean}"
+    )
+
+
+def _control_draws(
+    turns: Sequence[LabelledTurn], picks: Sequence[int], seed: int
+) -> dict[str, list[int]]:
+    """The controls' turns: as many as the agent labelled, drawn at random from the
+    first half; and as many out-of-scope turns as those labels held, drawn at random
+    from the first half's out-of-scope turns (which no queue can pick: nobody knows
+    which they are before a person looks)."""
+    out_of_scope = [i for i, turn in enumerate(turns) if turn.right_intent == OOS_LABEL]
+    picked_out_of_scope = sum(turns[i].right_intent == OOS_LABEL for i in picks)
+    return {
+        "random_turns": random.Random(seed).sample(range(len(turns)), len(picks)),
+        "random_out_of_scope_turns": random.Random(seed).sample(out_of_scope, picked_out_of_scope),
+    }
 
 
 def write_budget_plot(out: Path, report: dict[str, Any]) -> None:

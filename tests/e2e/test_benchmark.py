@@ -102,6 +102,18 @@ def test_the_loop_benchmark_reports_before_and_after_in_the_agreed_shape(tmp_pat
     same_rate = report["after_at_before_handover_rate"]
     assert same_rate["handover_rate"] == report["before"]["handover_rate"]
     assert report["runs"]["12"]["labels"] == 12
+    ranked = report["ranked_at_before_counts"]  # both versions at before's two counts
+    for key in ("handover_rate", "clarification_rate"):
+        assert ranked["before"][key] == ranked["after"][key] == report["before"][key]
+    controls = report["controls"]  # as many labels drawn at random; out-of-scope ones
+    assert set(controls) == {"random_turns", "random_out_of_scope_turns"}
+    kinds = controls["random_turns"]["labelled"]
+    assert controls["random_turns"]["labels"] == 12
+    assert kinds["out_of_scope"] + kinds["wrong_intent"] + kinds["no_gap"] == 12
+    queue_oos = report["runs"]["12"]["labelled"]["out_of_scope"]
+    assert controls["random_out_of_scope_turns"]["labelled"]["out_of_scope"] == queue_oos
+    for arm in controls.values():
+        assert set(arm["after"]) >= F_KEYS and arm["after"]["n"] == second_half
     assert "budget 12" in result.stderr  # the steps are shown on stderr, the JSON on stdout
     for name in ("report.json", "report.md", "learning_curve.png"):
         assert (tmp_path / "report" / name).stat().st_size > 0

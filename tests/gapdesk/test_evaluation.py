@@ -4,6 +4,7 @@ turns, and when a candidate may replace the current version."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, cast
 
 import numpy as np
@@ -14,6 +15,7 @@ from gapdesk.evaluation import (
     JudgedTurn,
     LabelledTurn,
     PromotionRule,
+    at_counts,
     at_handover_count,
     figures,
     judge,
@@ -227,6 +229,7 @@ def test_best_possible_missed_gaps_is_what_a_perfect_detector_still_misses() -> 
     ]
     result = figures(turns)
     assert (result["missed_gaps"], result["best_possible_missed_gaps"]) == (2, 1)
+    assert result["missed_gaps_above_best_possible"] == 1
     clarified = [*turns[:3], _judged(False, 0.8, CLARIFY, 3.0)]  # not an answer either
     assert figures(clarified)["best_possible_missed_gaps"] == 1
     assert figures(FIVE)["best_possible_missed_gaps"] == 0  # three gaps, three not answered
@@ -282,6 +285,32 @@ def test_at_handover_count_hands_over_the_highest_probabilities(
         (t.is_gap, t.probability) for t in RANKED
     ]
     assert figures(result)["handover_rate"] == count / len(RANKED)
+
+
+# -- at_counts -------------------------------------------------------------------------
+
+
+def test_at_counts_orders_by_probability_alone_whatever_the_decisions_were() -> None:
+    # RANKED by probability: 0.9 (gap), 0.8 (no gap), 0.7 (gap), 0.2 (no gap)
+    result = at_counts(RANKED, handovers=1, answers=1)
+    assert [t.handling for t in result] == [ANSWER, ESCALATE, CLARIFY, CLARIFY]
+    assert [t.cost for t in result] == [0.0, 0.0, 8.0, 3.0]  # from what each realized
+    assert figures(result)["missed_gaps"] == 0
+    # answering two: the lowest two, one of them the 0.7 gap
+    two = at_counts(RANKED, handovers=1, answers=2)
+    assert [t.handling for t in two] == [ANSWER, ESCALATE, ANSWER, CLARIFY]
+    assert figures(two)["missed_gaps"] == 1
+
+
+def test_a_better_ordering_misses_fewer_gaps_at_the_same_counts() -> None:
+    better = [replace(t, probability=p) for t, p in zip(RANKED, (0.2, 0.9, 0.8, 0.7), strict=True)]
+    assert figures(at_counts(better, 2, 2))["missed_gaps"] == 0
+    assert figures(at_counts(RANKED, 2, 2))["missed_gaps"] == 1
+
+
+def test_at_counts_refuses_more_decisions_than_turns() -> None:
+    with pytest.raises(ValueError, match="3 hand-overs and 2 answers of 4 turns"):
+        at_counts(RANKED, 3, 2)
 
 
 # -- PromotionRule ---------------------------------------------------------------------
