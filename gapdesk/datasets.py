@@ -47,11 +47,17 @@ class LabelledText:
     label: str
 
 
-def read_labelled(path: Path) -> list[LabelledText]:
-    """Read labelled texts from a CSV file or a ``seq.in``/``label`` folder."""
+def read_labelled(path: Path, label_file: str = "label") -> list[LabelledText]:
+    """Read labelled texts from a CSV file or a ``seq.in``/``label`` folder.
+
+    ``label_file`` names a folder's file of labels: BANKING77-OOS keeps each id-oos
+    message's hidden intent in ``label_original`` (its ``label`` says only "oos").
+    """
     path = Path(path)
     if path.is_dir():
-        return _read_seq_folder(path)
+        return _read_seq_folder(path, label_file)
+    if label_file != "label":
+        raise ConfigurationError(f"{path}: another label file applies to seq.in folders only")
     if not path.is_file():
         raise ConfigurationError(f"no such data file or folder: {path}")
     with path.open(newline="", encoding="utf-8-sig") as handle:  # -sig: Excel's BOM
@@ -72,15 +78,15 @@ def read_labelled(path: Path) -> list[LabelledText]:
     return [row for row in rows if row.text]
 
 
-def _read_seq_folder(folder: Path) -> list[LabelledText]:
-    texts_file, labels_file = folder / "seq.in", folder / "label"
+def _read_seq_folder(folder: Path, label_file: str) -> list[LabelledText]:
+    texts_file, labels_file = folder / "seq.in", folder / label_file
     if not texts_file.is_file() or not labels_file.is_file():
-        raise ConfigurationError(f"{folder}: expected the files seq.in and label")
+        raise ConfigurationError(f"{folder}: expected the files seq.in and {label_file}")
     texts = texts_file.read_text(encoding="utf-8").splitlines()
     labels = labels_file.read_text(encoding="utf-8").splitlines()
     if len(texts) != len(labels):
         raise ConfigurationError(
-            f"{folder}: seq.in has {len(texts)} lines but label has {len(labels)}"
+            f"{folder}: seq.in has {len(texts)} lines but {label_file} has {len(labels)}"
         )
     rows = [LabelledText(_clean(t), lab.strip()) for t, lab in zip(texts, labels, strict=True)]
     return [row for row in rows if row.text and row.label]

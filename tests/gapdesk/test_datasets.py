@@ -225,3 +225,28 @@ def test_written_splits_read_back(tmp_path: Path) -> None:
     rows = [LabelledText('a "quoted", message', "intent_a"), LabelledText("b", "oos")]
     write_labelled_csv(rows, tmp_path / "out" / "train.csv")
     assert read_labelled(tmp_path / "out" / "train.csv") == rows
+
+
+def test_a_seq_folder_can_take_its_true_topics_from_another_label_file(tmp_path: Path) -> None:
+    (tmp_path / "seq.in").write_text("lost my card\n\nrate for  euros\n", encoding="utf-8")
+    (tmp_path / "label").write_text("oos\noos\noos\n", encoding="utf-8")
+    (tmp_path / "label_original").write_text("lost_card\nx\nexchange_rate\n", encoding="utf-8")
+    assert {r.label for r in read_labelled(tmp_path)} == {"oos"}
+    rows = read_labelled(tmp_path, "label_original")
+    assert [(r.text, r.label) for r in rows] == [
+        ("lost my card", "lost_card"),
+        ("rate for euros", "exchange_rate"),
+    ]
+
+
+def test_a_label_file_that_does_not_fit_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "seq.in").write_text("a\nb\n", encoding="utf-8")
+    (tmp_path / "label_original").write_text("x\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="2 lines but label_original has 1"):
+        read_labelled(tmp_path, "label_original")
+    with pytest.raises(ConfigurationError, match="expected the files seq.in and topic"):
+        read_labelled(tmp_path, "topic")
+    data = tmp_path / "messages.csv"
+    data.write_text("text,label\nhello,greet\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="seq.in folders only"):
+        read_labelled(data, "label_original")
