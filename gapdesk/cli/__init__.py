@@ -25,6 +25,7 @@ from gapdesk.cli import (
     demo,
     labels,
     models,
+    report,
     retrain,
     score,
     signals,
@@ -40,7 +41,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 # In the order `gapdesk --help` lists them.
 COMMAND_GROUPS = (
     data, train, models, db, demo, up, score, conversations, bench, users, labels, signals,
-    retrain, chat,
+    retrain, report, chat,
 )  # fmt: skip
 
 
