@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from console import conversation_pages, live, pages
+from console import conversation_pages, live, pages, report_pages
 from console.urls import ConversationRoute, conversation_url
 from gapdesk.engine.client import RasaClient
 from gapdesk.errors import EngineError, StorageError
@@ -147,6 +147,8 @@ def create_app(
         Route("/review", pages.review_page),
         Route("/audit", pages.audit_page),
         Route("/models", pages.models_page),
+        Route("/reports", report_pages.reports_page),
+        Route("/reports/report.json", report_pages.report_json),
         Route("/admin/users", pages.users_page, methods=["GET"]),
         Route("/admin/users", pages.create_user, methods=["POST"]),
         Route("/admin/users/{username}", pages.update_user, methods=["POST"]),

@@ -144,7 +144,7 @@ def train(
         extra = cache_dir / "out_of_scope.jsonl"
         write_messages(extra, [LabelledText(t, OOS_LABEL) for t in oos_texts])
         command = rasa.nlu_predictions_command(
-            "crossval", project.config, [project.nlu], cv_file,
+            "crossval", project.config, project.nlu_files(), cv_file,
             folds=folds, extra=extra, unknown_share=UNKNOWN_INTENT_SHARE,
         )  # fmt: skip
         jobs.append(rasa.run(command, "NLU cross-validation", logs / "train-crossval.log"))
@@ -171,7 +171,7 @@ def _gap_model(
 ) -> tuple[Path, dict[str, Any] | None]:
     """The gap model for these predictions and examples, fitted unless it exists, and
     its metadata if it was fitted now."""
-    examples = read_rasa_nlu([project.nlu])
+    examples = read_rasa_nlu(project.nlu_files())
     live_rows = read_live_rows(project.root / project.live / LIVE_FILE_NAME)
     reader = shared_reader(spacy_model).identity
     gap_version = gap_model_key(

@@ -25,6 +25,7 @@ from gapdesk.cli import (
     demo,
     labels,
     models,
+    needs,
     report,
     retrain,
     score,
@@ -41,7 +42,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 # In the order `gapdesk --help` lists them.
 COMMAND_GROUPS = (
     data, train, models, db, demo, up, score, conversations, bench, users, labels, signals,
-    retrain, report, chat,
+    retrain, report, needs, chat,
 )  # fmt: skip
 
 

@@ -41,6 +41,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "(excluded) (default: now)",
     )
     report.add_argument(
+        "--channel",
+        default=None,
+        metavar="NAME",
+        help="only the conversations on this channel (socketio, telegram, rest, ...) "
+        "(default: every channel)",
+    )
+    report.add_argument(
         "--out", type=Path, required=True, metavar="DIR", help="folder for the two files"
     )
     report.set_defaults(handler=_cmd_report)
@@ -87,12 +94,13 @@ def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigurationError(f"the period is empty: --since {since} is not before {until}")
     engine = make_engine(settings.database_url)
     try:
-        report = build_report(engine, since, until)
+        report = build_report(engine, since, until, channel=args.channel or None)
     finally:
         engine.dispose()
     html_path, json_path = write_report_files(report, args.out)
     volume = report["volume"]
-    print(f"{volume['messages']} messages in {volume['conversations']} conversations, "
+    on = f" on {args.channel}" if args.channel else ""
+    print(f"{volume['messages']} messages in {volume['conversations']} conversations{on}, "
           f"{since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC")  # fmt: skip
     print(f"wrote {html_path} and {json_path}")
     return 0

@@ -33,8 +33,8 @@ def _cmd_signals(args: argparse.Namespace, settings: Settings) -> int:
 
     store = open_store(settings)
     current = None if args.all else Registry(store, settings.models_path).current()
-    nlu = Project().nlu
-    training_data = read_rasa_nlu(p for p in sorted(nlu.rglob("*.yml")) if p.name != NLU_FILE_NAME)
+    nlu = Project().nlu_files()  # drafts left out: not training data until moved
+    training_data = read_rasa_nlu(p for p in nlu if p.name != NLU_FILE_NAME)
     summary = gather(store, training_data, current.created_at if current else None).summary()
     summary["since"] = f"version {current.name}" if current else "the beginning"
     print(terminal_json(summary))

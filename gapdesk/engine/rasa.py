@@ -94,7 +94,8 @@ def train_bot_command(project: Project, out_dir: Path, name: str) -> list[str]:
             "train",
             "--config", str(project.config),
             "--domain", str(project.domain),
-            "--data", str(project.nlu), str(project.rules), str(project.stories),
+            # The NLU files, not the folder: Rasa would read its drafts too.
+            "--data", *map(str, project.nlu_files()), str(project.rules), str(project.stories),
             "--out", str(out_dir),
             "--fixed-model-name", name,
         ],

@@ -19,23 +19,32 @@ from sqlalchemy import Engine
 
 from gapdesk.reports import breakdowns, model_views, views
 from gapdesk.reports.frames import load_frames
+from gapdesk.reports.information import information
 from gapdesk.reports.outcomes import annotate_turns
 from gapdesk.reports.render import render_html
+from gapdesk.reports.unmet_needs import unmet_needs
 
 HTML_FILE = "report.html"
 JSON_FILE = "report.json"
 
 
 def build_report(
-    engine: Engine, since: datetime, until: datetime, generated_at: datetime | None = None
+    engine: Engine,
+    since: datetime,
+    until: datetime,
+    generated_at: datetime | None = None,
+    channel: str | None = None,
 ) -> dict[str, Any]:
-    """Every view of the period ``[since, until)`` of the database behind ``engine``."""
-    frames = load_frames(engine, since, until)
+    """Every view of the period ``[since, until)`` of the database behind ``engine``;
+    with a ``channel``, of the conversations on that channel only."""
+    frames = load_frames(engine, since, until, channel=channel)
     outcomes = annotate_turns(frames)
     report = {
         "period": {"since": frames.period.since, "until": frames.period.until},
         "generated_at": generated_at or datetime.now(UTC),
         "has_traffic": bool(len(outcomes)),
+        "channel": frames.channel,  # the filter: None for every channel
+        "channels": list(frames.channels),  # the period's channels, whatever the filter
         "volume": views.volume(outcomes),
         "containment": views.containment(outcomes, frames),
         "escalation": views.escalation(outcomes, frames),
@@ -47,6 +56,8 @@ def build_report(
         "reliability": model_views.reliability(outcomes, frames),
         "model_versions": model_views.model_versions(outcomes, frames),
         "control_group": model_views.control_group(outcomes, frames),
+        "information": information(outcomes),
+        "unmet_needs": unmet_needs(outcomes, frames),
     }
     safe: dict[str, Any] = json_safe(report)
     return safe

@@ -12,6 +12,9 @@ What belongs to the period ``[since, until)``:
 * escalations created in it, and for their conversations the console's claims and the
   agents' replies from ``since`` on (a wait that began in the period may end after it);
 * every model version of the registry (a small table).
+
+With a ``channel``, only the turns, feedback and escalations of conversations on that
+channel (and so only their labels, claims and replies) belong to the period.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Executable, and_, or_, select
+from sqlalchemy import Connection, Engine, Executable, and_, or_, select, true
 from sqlalchemy.exc import SQLAlchemyError
 
 from gapdesk.errors import StorageError
@@ -61,12 +64,14 @@ class Frames:
 
     period: Period
     turns: pd.DataFrame  # see _TURN_COLUMNS; gap_probability/model_version from gap_scores
-    feedback: pd.DataFrame  # id, conversation_id, turn_id, kind, rating, created_at
-    labels: pd.DataFrame  # id, turn_id, is_gap, created_at
+    feedback: pd.DataFrame  # id, conversation_id, turn_id, kind, rating, reason, created_at
+    labels: pd.DataFrame  # id, turn_id, is_gap, correct_intent, created_at
     escalations: pd.DataFrame  # id, conversation_id, created_at, status, reason_codes
     claims: pd.DataFrame  # conversation_id, created_at
     agent_replies: pd.DataFrame  # conversation_id, created_at
     model_versions: pd.DataFrame  # name, status, current, created_at, promoted_at, gap_version
+    channel: str | None = None  # the channel filter; None: every channel
+    channels: tuple[str, ...] = ()  # the channels of the period's turns, whatever the filter
 
 
 _TURN_COLUMNS = (
@@ -74,15 +79,20 @@ _TURN_COLUMNS = (
     Turn.answer_intent, Turn.decision, Turn.decision_reasons,
     GapScoreRow.probability.label("gap_probability"), GapScoreRow.model_version,
     Conversation.channel,
+    # For the information view and unmet needs (gapdesk.reports.information, unmet_needs).
+    Turn.intent_ranking, GapScoreRow.reasons.label("gap_reasons"),
 )  # fmt: skip
 
 
-def load_frames(engine: Engine, since: datetime, until: datetime) -> Frames:
-    """Read the period's rows; a database error becomes a :class:`StorageError`."""
+def load_frames(
+    engine: Engine, since: datetime, until: datetime, channel: str | None = None
+) -> Frames:
+    """Read the period's rows (of conversations on ``channel`` only, if given); a
+    database error becomes a :class:`StorageError`."""
     period = Period.of(since, until)
     try:
         with engine.connect() as connection:
-            return _read(connection, period)
+            return _read(connection, period, channel)
     except SQLAlchemyError as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         raise StorageError(
@@ -91,36 +101,47 @@ def load_frames(engine: Engine, since: datetime, until: datetime) -> Frames:
         ) from exc
 
 
-def _read(connection: Connection, period: Period) -> Frames:
-    frames = {name: _frame(connection, query) for name, query in _queries(period).items()}
+def _read(connection: Connection, period: Period, channel: str | None = None) -> Frames:
+    queries = _queries(period, channel)
+    frames = {name: _frame(connection, query) for name, query in queries.items()}
     versions = frames["model_versions"]
     versions["gap_version"] = [gap_version_of(path) for path in versions["gap_model"]]
-    return Frames(period=period, **frames)
+    seen = select(Conversation.channel).join(Turn, Turn.conversation_id == Conversation.id)
+    seen = seen.where(_within(Turn.created_at, period)).distinct()
+    channels = sorted(str(name) for name in connection.scalars(seen))
+    return Frames(period=period, **frames, channel=channel, channels=tuple(channels))
 
 
-def _queries(period: Period) -> dict[str, Executable]:
+def _queries(period: Period, channel: str | None = None) -> dict[str, Executable]:
     """One query per frame; the period's turns and escalations are subqueries, never
     long lists of ids."""
-    turn_ids = select(Turn.id).where(_within(Turn.created_at, period))
-    escalated = select(Escalation.conversation_id).where(_within(Escalation.created_at, period))
+    turn_ids = select(Turn.id).where(
+        _within(Turn.created_at, period), _on(Turn.conversation_id, channel)
+    )
+    escalated = select(Escalation.conversation_id).where(
+        _within(Escalation.created_at, period), _on(Escalation.conversation_id, channel)
+    )
     feedback = (Feedback.id, Feedback.conversation_id, Feedback.turn_id, Feedback.kind)
+    reason = Feedback.reason  # a thumbs-down's reason code (gapdesk.ratings)
+    label = (Label.id, Label.turn_id, Label.is_gap, Label.created_at, Label.correct_intent)
     escalation = (Escalation.id, Escalation.conversation_id, Escalation.status)
     version = (ModelVersion.name, ModelVersion.status, ModelVersion.current)
     rated = (Feedback.kind == "conversation") & _within(Feedback.created_at, period)
+    rated &= _on(Feedback.conversation_id, channel)
     return {
         "turns": select(*_TURN_COLUMNS)
         .join(Conversation, Conversation.id == Turn.conversation_id)
         .outerjoin(GapScoreRow, GapScoreRow.turn_id == Turn.id)
-        .where(_within(Turn.created_at, period))
+        .where(_within(Turn.created_at, period), _on(Turn.conversation_id, channel))
         .order_by(Turn.created_at, Turn.id),
-        "feedback": select(*feedback, Feedback.rating, Feedback.created_at).where(
+        "feedback": select(*feedback, Feedback.rating, reason, Feedback.created_at).where(
             or_(Feedback.turn_id.in_(turn_ids), rated)
         ),
-        "labels": select(Label.id, Label.turn_id, Label.is_gap, Label.created_at)
+        "labels": select(*label)
         .where(Label.turn_id.in_(turn_ids))
         .order_by(Label.created_at, Label.id),
         "escalations": select(*escalation, Escalation.created_at, Escalation.reason_codes).where(
-            _within(Escalation.created_at, period)
+            _within(Escalation.created_at, period), _on(Escalation.conversation_id, channel)
         ),
         "claims": select(AuditEvent.conversation_id, AuditEvent.created_at).where(
             AuditEvent.action == CLAIM_ACTION,
@@ -146,6 +167,13 @@ def gap_version_of(gap_model_path: str) -> str:
 
 def _within(column: Any, period: Period) -> Any:
     return and_(column >= period.since, column < period.until)
+
+
+def _on(conversation_id: Any, channel: str | None) -> Any:
+    """The rows of conversations on ``channel``; every row without one."""
+    if channel is None:
+        return true()
+    return conversation_id.in_(select(Conversation.id).where(Conversation.channel == channel))
 
 
 def _frame(connection: Connection, query: Executable) -> pd.DataFrame:

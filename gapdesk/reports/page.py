@@ -45,7 +45,8 @@ svg { max-width: 100%; height: auto; }
 <body>
 <h1>gapdesk report</h1>
 <p class="sub">From {{ period.since | moment }} to {{ period.until | moment }} (end
-excluded); generated {{ generated_at | moment }}. Definitions of every figure:
+excluded){% if channel is defined and channel %}, conversations on the channel {{ channel }}
+only{% endif %}; generated {{ generated_at | moment }}. Definitions of every figure:
 docs/reports.md.</p>
 {% if not has_traffic %}
 <p class="notice">No traffic in this period: the bot handled no customer message between
@@ -218,6 +219,71 @@ decision reason "scoring_off") against gap-scored ones.</p>
 {% else %}
 <p class="empty">No comparison: the period has {{ cg.scored.conversations }} gap-scored and
 {{ cg.off.conversations }} control-group conversations; both must have run.</p>
+{% endif %}
+{% if information is defined %}
+
+<h2>Uncertainty, measured</h2>
+<p class="how">Entropy in bits of the predicted intent and of the outcome (a gap turn, as
+"By intent" counts it), and the mutual information between them: how much knowing one
+tells about the other. Each sentence is worded from the figures.</p>
+{% set info = information %}
+{% if info.turns %}
+<p>{{ info.intents.sentence }}</p>
+<p>{{ info.outcome_entropy.sentence }}</p>
+<p>{{ info.intent_and_outcome.sentence }}</p>
+<p class="how">{{ info.intent_and_outcome.note }}</p>
+<table>{{ head(["intent", "turns", "gap rate", "entropy (bits)",
+                "share of the uncertainty left", "reading"]) }}
+{% for r in info.by_intent.rows[:limit] %}{{ row([r.intent, r.turns, r.gap_rate | pct,
+  r.bits | fixed(3), r.share_of_uncertainty_left | pct], [r.reading]) }}
+{% endfor %}</table>
+<p>{{ info.by_intent.sentence }}</p>
+<h3>Stored signals and people's verdicts</h3>
+{% set sig = info.signals %}
+<p>{{ sig.sentence }}</p>
+{% if sig.rows %}
+<table>{{ head(["signal", "measured", "labelled turns", "bins", "bits",
+                "bits, corrected", "explained", "in words"]) }}
+{% for r in sig.rows %}{{ row([r.signal, r.measured, r.turns, r.bins, r.bits | fixed(3),
+  r.miller_madow_bits | fixed(3), r.explained | pct], [r.sentence]) }}
+{% endfor %}</table>
+{% endif %}
+<p class="how">{{ sig.limitation }}</p>
+{% else %}{{ empty("no customer messages in the period.") }}{% endif %}
+{% endif %}
+{% if unmet_needs is defined %}
+
+<h2>Unmet needs</h2>
+<p class="how">Messages the bot could not answer: handed over as out of scope (the gap
+model's reasons, or no answer for the intent), labelled out of scope, clarified and then
+handed over, or thumbs-down because "it answered a different question". Grouped into
+topics by meaning; the number of topics comes from the data. A draft intent is written
+under data/nlu/drafts/, which training skips until a person moves it.</p>
+{% set un = unmet_needs %}
+{% if un.messages %}
+<p><b>{{ un.messages }}</b> unmet messages:
+{% for name, count in un.cases.items() %}{{ count }} {{ un.case_names[name] -}}
+{{ "; " if not loop.last }}{% endfor %} (a message may be more than one).
+{% if un.topics %}{{ un.clustered }} of them in {{ un.topics | length }} topics (a topic
+has at least {{ un.min_topic_size }} messages; vectors: {{ un.vectors }}),
+{{ un.unclustered }} in none.{% endif %}</p>
+{% if un.topics %}
+<table>{{ head(["#", "topic", "messages", "first half → second half", "examples",
+                "make it an intent"]) }}
+{% for t in un.topics[:limit] %}<tr><td>{{ t.number }}</td><td>{{ t.name }}</td>
+<td>{{ t.messages }}</td><td>{{ t.first_half }} → {{ t.second_half }} ({{ t.trend }})</td>
+<td class="text">{{ t.examples | join(" · ") }}</td>
+<td class="text"><code>{{ t.draft_command }}</code></td></tr>
+{% endfor %}</table>
+{% if un.topics | length > limit %}
+<p class="how">{{ un.topics | length - limit }} more topics in report.json.</p>{% endif %}
+{% else %}
+<p>Too few to form topics: a topic needs at least {{ un.min_topic_size }} messages asking
+the same thing.</p>
+{% endif %}
+{% elif has_traffic %}
+<p>No message of the period went unmet by these four signals.</p>
+{% else %}{{ empty("no customer messages in the period.") }}{% endif %}
 {% endif %}
 </body>
 </html>

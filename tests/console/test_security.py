@@ -78,6 +78,8 @@ PAGES = {
     "/review": "supervisor",
     "/audit": "supervisor",
     "/models": "supervisor",
+    "/reports": "supervisor",
+    "/reports/report.json": "supervisor",
     "/admin/users": "admin",
 }
 

@@ -18,7 +18,8 @@ def test_every_command_group_is_registered_in_the_order_help_lists_them() -> Non
     [commands] = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
     assert list(commands.choices) == [
         *("data", "train", "models", "db", "demo", "up", "score", "conversations"),
-        *("benchmark", "figures", "users", "labels", "signals", "retrain", "report", "chat"),
+        *("benchmark", "figures", "users", "labels", "signals", "retrain", "report", "needs"),
+        "chat",
     ]
 
 
