@@ -32,6 +32,7 @@ from gapdesk.storage.models import (
 )
 from gapdesk.storage.store import Store
 from gapmodel.costs import Handling
+from gapmodel.decision import DecisionReason
 from gapmodel.redaction import redact
 
 WAITING = (ConversationStatus.ESCALATED, ConversationStatus.AGENT)  # conversations in the queue
@@ -334,19 +335,27 @@ def add_label(
 
 
 def label_handover(store: Store, conversation_id: str, user: ConsoleUser, needed: bool) -> bool:
-    """Label the bot turn that handed ``conversation_id`` over: a gap when the hand-over
-    was needed, no gap when it was needless. False: the bot never handed it over."""
+    """Label the bot turn that handed ``conversation_id`` over out of doubt: a gap when
+    the hand-over was needed, no gap when it was needless. False: the bot never did.
+
+    A hand-over the customer asked for is no verdict on any answer ("I want a person"
+    is not a message the bot failed), so such turns are passed over.
+    """
     with store.session() as session:
-        turn_id = session.scalar(
-            select(Turn.id)
+        handovers = session.execute(
+            select(Turn.id, Turn.decision_reasons)
             .where(
                 Turn.conversation_id == conversation_id,
                 Turn.kind == "bot",
                 Turn.decision == Handling.ESCALATE,
             )
             .order_by(Turn.created_at.desc(), Turn.id.desc())
-            .limit(1)
-        )
+        ).all()
+    turn_id = next(
+        (turn for turn, reasons in handovers
+         if DecisionReason.ASKED_FOR_HUMAN not in (reasons or [])),
+        None,
+    )  # fmt: skip
     if turn_id is None:
         return False
     add_label(store, turn_id, user, is_gap=needed, correct_intent=None, ideal_answer=None)

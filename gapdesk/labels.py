@@ -86,6 +86,18 @@ class LabelledExamples:
     conflicting: int = 0  # the text is a training example of another intent
 
 
+def disputed_turns(rows: Iterable[dict[str, Any]]) -> set[int]:
+    """Turns that different people labelled both gap and no gap (``export_labels`` rows).
+
+    Nothing is learned from them until someone settles it; one person changing their
+    mind is no dispute (their newest label stands).
+    """
+    verdicts: dict[int, dict[str, bool]] = {}
+    for row in rows:
+        verdicts.setdefault(row["turn_id"], {})[row["author"]] = bool(row["is_gap"])
+    return {turn for turn, by_author in verdicts.items() if len(set(by_author.values())) > 1}
+
+
 def training_examples(
     rows: Sequence[dict[str, Any]], training_data: Iterable[LabelledText]
 ) -> LabelledExamples:
@@ -94,11 +106,14 @@ def training_examples(
     A turn labelled more than once counts with its newest label; a text labelled on
     several turns, with the newest of them. Rasa refuses one text under two intents, so
     a label that contradicts a training example is counted, not written: the example
-    itself needs a person's look.
+    itself needs a person's look. Disputed turns (:func:`disputed_turns`) teach nothing.
     """
     known = {row.text.lower(): row.label for row in training_data}
     intents = set(known.values())
-    newest_per_turn = {row["turn_id"]: row for row in rows}  # rows are oldest first
+    disputed = disputed_turns(rows)
+    newest_per_turn = {  # rows are oldest first
+        row["turn_id"]: row for row in rows if row["turn_id"] not in disputed
+    }
     newest_first = sorted(
         newest_per_turn.values(),
         key=lambda row: (row["labelled_at"], row["label_id"]),

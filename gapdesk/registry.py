@@ -247,29 +247,42 @@ class Registry:
             return Version.of(row)
 
     def prune(self, keep: int) -> list[str]:
-        """Delete the files of all but the newest ``keep`` versions (never the current or
-        a pinned one, nor a file a kept version shares); returns the pruned names.
+        """Delete the files of versions no longer worth keeping; returns their names.
 
-        Files no version names are left alone: a candidate may be being trained.
+        Kept: the current and pinned versions, the newest ``keep`` versions that served
+        (what a rollback goes back to: refused candidates never push one out), and the
+        newest ``keep`` candidates not yet promoted. Refused versions lose their files
+        but stay "refused", with their reason.
+        A file a kept version shares stays; files no version names are left alone (a
+        candidate may be being trained).
         """
         versions = self.versions()
-        kept = [*versions[:keep], *(v for v in versions if v.current or v.pinned)]
+        served = [v for v in versions if v.promoted_at is not None]
+        waiting = [v for v in versions if v.status == VersionStatus.CANDIDATE and v not in served]
+        kept = [
+            *served[:keep],
+            *waiting[:keep],
+            *(v for v in versions if v.current or v.pinned),
+        ]
         needed = {path.resolve() for v in kept for path in self.files(v)}
         pruned = []
         for version in versions:
             if version in kept or version.status == VersionStatus.PRUNED:
                 continue
-            for path in self.files(version):
+            files = self.files(version)
+            if version.status == VersionStatus.REFUSED and not any(p.exists() for p in files):
+                continue  # pruned before; it stays "refused", with its reason
+            for path in files:
                 if path.resolve() not in needed:
                     path.unlink(missing_ok=True)
             pruned.append(version.name)
-        if pruned:
-            with self.store.session() as session:
-                session.execute(
-                    update(ModelVersion)
-                    .where(ModelVersion.name.in_(pruned))
-                    .values(status=VersionStatus.PRUNED)
-                )
+        with self.store.session() as session:
+            session.execute(
+                update(ModelVersion)
+                .where(ModelVersion.name.in_(pruned))
+                .where(ModelVersion.status != VersionStatus.REFUSED)
+                .values(status=VersionStatus.PRUNED)
+            )
         return pruned
 
     def _relative(self, path: Path) -> str:

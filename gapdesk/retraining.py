@@ -101,16 +101,39 @@ def retrain_lock(path: Path, wait: bool = False) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def split_held_out(rows: Sequence[LiveRow], share: float) -> tuple[list[LiveRow], list[LiveRow]]:
+def split_held_out(
+    rows: Sequence[LiveRow], share: float, since: datetime | None = None
+) -> tuple[list[LiveRow], list[LiveRow]]:
     """(rows to train on, the newest ``share`` of the labelled ones by turn time to judge
     on). People's labels judge a candidate; customers' ratings, weaker, always train.
-    At least one labelled row trains, so a share near 1 never leaves nothing to learn."""
+
+    Only labels given after ``since`` (the current version's newest signal) may be held
+    out, so that neither version has trained on what judges them; and no row of a held
+    out text trains (customers repeat short messages word for word). At least one
+    labelled row trains, so a share near 1 never leaves nothing to learn.
+    """
     ordered = sorted(rows, key=lambda row: (row.created_at, row.turn_id))
-    labelled = [row for row in ordered if row.source == LABEL_SOURCE]
+    labelled = [
+        row
+        for row in ordered
+        if row.source == LABEL_SOURCE
+        and (since is None or row.given_at is None or row.given_at > since)
+    ]
     count = min(math.ceil(len(labelled) * share), len(labelled) - 1) if labelled else 0
     held = labelled[len(labelled) - count :] if count > 0 else []
     held_ids = {row.turn_id for row in held}
-    return [row for row in ordered if row.turn_id not in held_ids], held
+    held_texts = {same_text(row.text) for row in held}
+    train = [
+        row
+        for row in ordered
+        if row.turn_id not in held_ids and same_text(row.text) not in held_texts
+    ]
+    return train, held
+
+
+def same_text(text: str | None) -> str:
+    """A text as two turns are compared: case and spacing do not count."""
+    return " ".join((text or "").split()).lower()
 
 
 @dataclass
@@ -149,10 +172,10 @@ def plan(
     """Gather every signal in ``store`` and split it (see :class:`Lessons`)."""
     fresh = gather(store, training_data, since)
     everything = gather(store, training_data)
-    train_rows, held_out = split_held_out(everything.rows, held_out_share)
-    held_ids = {row.turn_id for row in held_out}
+    train_rows, held_out = split_held_out(everything.rows, held_out_share, since)
+    held_texts = {same_text(row.text) for row in held_out}
     examples = training_examples(
-        [label for label in everything.labels if label["turn_id"] not in held_ids],
+        [label for label in everything.labels if same_text(label["text"]) not in held_texts],
         training_data,
     )
     return Lessons(fresh, everything, train_rows, held_out, examples)
@@ -164,8 +187,7 @@ def labelled_turn(row: LiveRow) -> LabelledTurn:
 
 def nlu_training_data(project: Project) -> list[LabelledText]:
     """The bot's own NLU examples, without the ones labels added."""
-    folder = project.root / project.nlu
-    return read_rasa_nlu(p for p in sorted(folder.rglob("*.yml")) if p.name != NLU_FILE_NAME)
+    return read_rasa_nlu(p for p in project.nlu_files() if p.name != NLU_FILE_NAME)
 
 
 class Retrainer:
@@ -211,7 +233,8 @@ class Retrainer:
         # New signals that teach what the training files already hold (a rating on a turn
         # labelled before, a second person agreeing) change nothing either.
         if not lessons.fresh.teaches_anything() or not self._would_change_training_files(lessons):
-            self.registry.audit("retrain_nothing_new", current=current.name)
+            if not dry_run:  # a dry run changes nothing, the audit log included
+                self.registry.audit("retrain_nothing_new", current=current.name)
             return Outcome(
                 "nothing_new",
                 f"nothing new to learn since {current.name}: nothing changes",
@@ -231,7 +254,7 @@ class Retrainer:
                 spacy_model=self.settings.spacy_model,
             )
             known = self.registry.find(trained.rasa_model, trained.gap_model)
-            if known is not None:
+            if known is not None and (known.current or "held_out" in known.evaluation):
                 if known.current:  # else data/ goes back to describing the serving version
                     keep()
                 self.registry.audit("retrain_already_registered", version=known.name)
@@ -241,7 +264,8 @@ class Retrainer:
                     summary,
                     known,
                 )
-            candidate = self.registry.register(
+            # A version registered by a run that failed before judging it is judged now.
+            candidate = known or self.registry.register(
                 trained.rasa_model,
                 trained.gap_model,
                 TRIGGER,
@@ -259,6 +283,7 @@ class Retrainer:
             self.registry.record_evaluation(candidate.name, {"held_out": judgement})
             if not accepted:
                 version = self.registry.refuse(candidate.name, reason)
+                self.registry.prune(self.settings.models_keep)  # a refused model's files
                 return Outcome("refused", f"{candidate.name} refused: {reason}", summary,
                                version, judgement)  # fmt: skip
             keep()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gapdesk.datasets import LabelledText
-from gapdesk.labels import LabelledExamples, export_labels, training_examples
+from gapdesk.labels import (
+    OUT_OF_SCOPE,
+    LabelledExamples,
+    disputed_turns,
+    export_labels,
+    training_examples,
+)
 from gapdesk.ratings import ANSWER, CONVERSATION, DOWN, SATISFACTION_SCORES, UP
 from gapdesk.storage.models import Escalation, Feedback, Turn, as_utc
 from gapdesk.storage.store import Store
@@ -68,6 +74,9 @@ class LiveRow:
     # and the intent the bot answered with; what a new model is judged against.
     right_intent: str | None = None
     answered: str | None = None
+    # When the label was given: which held-out turns the current version never saw.
+    # Not a training input (not written to the live-rows file, not compared).
+    given_at: datetime | None = field(default=None, compare=False)
 
     def as_example(self) -> LiveExample:
         """The row as the gap model trains on it."""
@@ -115,9 +124,10 @@ def gather(
         for row in export_labels(store)
         if since is None or datetime.fromisoformat(row["labelled_at"]) > since
     ]
+    training_data = list(training_data)
     signals = Signals(nlu=training_examples(labels, training_data), labels=labels)
     given = [datetime.fromisoformat(row["labelled_at"]) for row in labels]
-    labelled = _add_labelled_turns(labels, signals)
+    labelled = _add_labelled_turns(labels, signals, {row.label for row in training_data})
     with store.session() as session:
         query = (
             select(Feedback, Turn)
@@ -196,31 +206,31 @@ def _add_satisfaction(
         taught.add(turn.id)
 
 
-def _add_labelled_turns(labels: list[dict[str, Any]], signals: Signals) -> set[int]:
+def _add_labelled_turns(
+    labels: list[dict[str, Any]], signals: Signals, intents: set[str]
+) -> set[int]:
     """Add one row per labelled turn (its newest verdict); return the labelled turn ids.
 
-    Verdicts of different people that disagree on gap / no gap are contradictory: the
-    turn is counted and left out. One person changing their mind is not: their newest
-    label stands (``labels`` are oldest first).
+    Left out, and counted: turns different people labelled both ways
+    (:func:`gapdesk.labels.disputed_turns`), and labels naming an intent the bot does
+    not have (a label from before a retargeting, say: its verdict is about another bot).
     """
-    verdicts: dict[int, dict[str, bool]] = {}
-    turns: dict[int, dict[str, Any]] = {}
-    for label in labels:
-        verdicts.setdefault(label["turn_id"], {})[label["author"]] = label["is_gap"]
-        turns[label["turn_id"]] = label
-    for turn_id, by_author in verdicts.items():
-        turn = turns[turn_id]
-        if len(set(by_author.values())) > 1:
+    disputed = disputed_turns(labels)
+    newest = {label["turn_id"]: label for label in labels}  # labels are oldest first
+    for turn_id, turn in newest.items():
+        named = turn["correct_intent"]
+        if turn_id in disputed:
             signals.counts["labels_that_contradict_each_other"] += 1
         elif not turn["text"]:
             signals.counts["label_on_a_turn_without_text"] += 1
+        elif named and named != OUT_OF_SCOPE and named not in intents:
+            continue  # counted as label_unknown_intent with the NLU examples
         else:
             at = datetime.fromisoformat(turn["turn_at"])
-            is_gap = next(iter(by_author.values()))
-            row = _row(turn_id, at, turn["text"], turn["intent_ranking"], is_gap, LABEL_SOURCE,
-                       turn["predicted_intent"], turn["correct_intent"])  # fmt: skip
-            signals.rows.append(row)
-    return set(verdicts)
+            row = _row(turn_id, at, turn["text"], turn["intent_ranking"], turn["is_gap"],
+                       LABEL_SOURCE, turn["predicted_intent"], named)  # fmt: skip
+            signals.rows.append(replace(row, given_at=datetime.fromisoformat(turn["labelled_at"])))
+    return set(newest)
 
 
 def _row(

@@ -160,7 +160,8 @@ def run(
         controls: dict[str, dict[str, Any]] = {}
         for name, drawn in _control_draws(replay.first, picks[:budget], shuffle_seed or 0).items():
             progress(f"control {name}: {len(drawn)} turns of the first half; retraining")
-            controls[name] = learn(drawn, name) if drawn else runs[str(budget)]
+            nothing = _compare(judged_before, judged_before) | {"labels": 0}
+            controls[name] = learn(drawn, name) if drawn else nothing
     chosen_run = runs[str(budget)]
     report: dict[str, Any] = {
         "budget": budget,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 
@@ -58,10 +59,17 @@ def _cmd_retrain(args: argparse.Namespace, settings: Settings) -> int:
         outcome = Retrainer(settings, store, progress=progress).run(
             dry_run=args.dry_run, promote=args.promote, wait=args.wait
         )
-    except GapdeskError as exc:
-        if not isinstance(exc, RetrainBusyError):  # the running one will say how it went
-            Registry(store, settings.models_path).audit("retrain_failed", error=str(exc)[:2000])
+    except RetrainBusyError:  # the running one will say how it went
         raise
+    except Exception as exc:
+        # Any failure is in the audit log (cron reads no traceback) and exits with 2.
+        Registry(store, settings.models_path).audit("retrain_failed", error=str(exc)[:2000])
+        if isinstance(exc, GapdeskError):
+            raise
+        logging.getLogger(__name__).exception("retrain failed")
+        raise GapdeskError(
+            f"retrain failed ({exc.__class__.__name__}: {exc}); see the log"
+        ) from exc
     print(terminal_json({"signals": outcome.signals, "held_out": outcome.judgement}))
     print(outcome.message)
     return REFUSED if outcome.state == "refused" else 0

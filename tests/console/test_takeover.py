@@ -291,3 +291,28 @@ def test_resolving_can_say_whether_the_handover_was_needed(
     # The label teaches what any label does: the needless one is an example of its intent.
     rows = {row["turn_id"]: row for row in export_labels(console_store)}
     assert rows[needless_turn]["is_gap"] is False
+
+
+def test_a_handover_the_customer_asked_for_is_not_the_turn_labelled(
+    app_factory, console_store, rasa
+) -> None:
+    """The bot's doubt handed it over first; the customer then asked for a person too."""
+    doubted = escalate(console_store, "c-asked")
+    console_store.apply(
+        new_record("turn", "c-asked", channel="socketio", customer_text="a person please",
+                   decision="escalate", decision_reasons=["asked_for_human"])
+    )  # fmt: skip
+    console_store.apply(
+        new_record("turn", "c-only-asked", channel="socketio", customer_text="human!",
+                   decision="escalate", decision_reasons=["asked_for_human"])
+    )  # fmt: skip
+    escalate(console_store, "c-only-asked", decision="answer")  # no escalation of doubt
+    client = app_factory()
+    csrf = sign_in(client, "agent")
+    for conversation in ("c-asked", "c-only-asked"):
+        client.post(f"/conversations/{conversation}/claim", data={"csrf_token": csrf})
+        client.post(f"/conversations/{conversation}/resolve",
+                    data={"csrf_token": csrf, "handover": "needed"})  # fmt: skip
+    with console_store.session() as session:
+        labelled = [row.turn_id for row in session.scalars(select(Label))]
+    assert labelled == [doubted]

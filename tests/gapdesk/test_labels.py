@@ -80,6 +80,18 @@ def test_the_newest_label_of_a_turn_counts(store: Store) -> None:
     assert learned.intent_examples == [LabelledText("top up failed", "request_refund")]
 
 
+def test_a_turn_two_people_labelled_both_ways_teaches_nothing(store: Store) -> None:
+    _labelled_turn(store, "top up failed", "card_arrival", (True, "request_refund"))
+    with store.session() as session:
+        turn = session.scalar(select(Turn.id).where(Turn.customer_text == "top up failed"))
+        session.add(
+            Label(turn_id=turn, author="supervisor", is_gap=False, correct_intent=None,
+                  created_at=datetime.now(UTC) + timedelta(hours=1))
+        )  # fmt: skip
+    learned = training_examples(export_labels(store), TRAINING)
+    assert learned.intent_examples == [] and learned.out_of_scope == []
+
+
 def test_a_text_labelled_on_two_turns_counts_with_its_newest_label(store: Store) -> None:
     # Turn A is labelled first and last; turn B, with the same text, in between.
     _labelled_turn(store, "top up failed", "card_arrival", (True, "request_refund"))

@@ -121,6 +121,23 @@ def test_pruning_keeps_the_newest_the_current_and_the_pinned(registry: Registry)
     ]  # fmt: skip
 
 
+def test_refused_candidates_never_push_out_the_version_a_rollback_needs(
+    registry: Registry,
+) -> None:
+    registry.promote(registry.register(*_pair(registry, "a"), "train").name)
+    for name in "bcd":  # three refused retrains in a row, as a nightly cron may make
+        registry.refuse(registry.register(*_pair(registry, name), "retrain").name, "worse")
+    registry.promote(registry.register(*_pair(registry, "e"), "retrain").name)
+
+    assert registry.prune(keep=3) == ["v4", "v3", "v2"]  # the refused ones
+    assert registry.prune(keep=3) == []  # nothing left to delete
+    assert {registry.get(name).status for name in ("v2", "v3", "v4")} == {"refused"}
+    assert registry.rollback().name == "v1"
+    assert sorted(p.name for p in registry.models_dir.glob("gap-*")) == [
+        "gap-a.joblib", "gap-e.joblib",
+    ]  # fmt: skip
+
+
 def test_a_refused_version_keeps_its_reason_and_never_serves(registry: Registry) -> None:
     registry.promote(registry.register(*_pair(registry, "a"), "train").name)
     registry.register(*_pair(registry, "b"), "retrain")

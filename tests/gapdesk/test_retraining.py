@@ -19,6 +19,7 @@ from gapdesk.datasets import LabelledText, write_rasa_nlu
 from gapdesk.engine.project import Project
 from gapdesk.errors import RegistryError, RetrainBusyError
 from gapdesk.labels import NLU_FILE_NAME
+from gapdesk.models_dir import Trained
 from gapdesk.registry import Registry
 from gapdesk.retraining import (
     LOCK_FILE,
@@ -80,6 +81,24 @@ def test_only_labels_are_held_out_and_one_always_trains() -> None:
     train, held = split_held_out(rated + labelled, 0.9)
     assert [r.turn_id for r in held] == [2, 3]  # ratings newer than them still train
     assert [r.turn_id for r in train] == [1, 10, 11, 12]
+
+
+def test_no_row_of_a_held_out_text_trains() -> None:
+    rows = [_row(1, 0), replace(_row(2, 10), text="Turn  1"), _row(3, 20), _row(4, 30)]
+    repeated = replace(_row(5, 40), text="TURN 4", source="thumbs_up", weight=0.3)
+    train, held = split_held_out([*rows, repeated], 0.25)
+    assert [r.turn_id for r in held] == [4]
+    assert [r.turn_id for r in train] == [1, 2, 3]  # the rating of the same words is out
+
+
+def test_only_labels_given_since_the_current_version_are_held_out() -> None:
+    since = T0 + timedelta(days=1)
+    old = [replace(_row(i, i), given_at=since - timedelta(hours=1)) for i in (1, 2, 3)]
+    new = [replace(_row(i, i), given_at=since + timedelta(hours=1)) for i in (4, 5)]
+    late = replace(_row(6, 50), given_at=since - timedelta(hours=1))  # a newer turn, old label
+    train, held = split_held_out([*old, *new, late], 0.5, since)
+    assert [r.turn_id for r in held] == [5]  # half of the two new ones; 6 was trained on
+    assert [r.turn_id for r in train] == [1, 2, 3, 4, 6]
 
 
 def test_one_row_or_none_holds_nothing_out() -> None:
@@ -405,3 +424,48 @@ def test_new_signals_that_teach_what_the_files_hold_already_change_nothing(
     assert outcome.state == "nothing_new", outcome.signals
     assert _files(project.root) == before
     assert [v.name for v in registry.versions()] == ["v1"]
+
+
+# -- Retrainer.run past training (training and judging stood in for) -------------------
+
+
+def _fake_training(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+    """``train`` makes the same pair of files every time, as the real one does for the
+    same training data (its cache)."""
+    rasa, gap = settings.models_path / "bot-b.tar.gz", settings.models_path / "gap-b.joblib"
+
+    def train(*args: object, **kwargs: object) -> Trained:
+        rasa.write_bytes(b"candidate rasa model")
+        gap.write_bytes(b"candidate gap model")
+        return Trained(rasa, gap, {"nlu": "b"}, {"cv_auroc": 0.9})
+
+    monkeypatch.setattr("gapdesk.retraining.train", train)
+
+
+FIGURES = {"n": 40, "cost_per_turn": 1.0, "auroc": 0.9, "nlu_accuracy_on_named_intents": 0.9}
+
+
+def test_a_run_that_failed_while_judging_is_judged_by_the_next(
+    tmp_path: Path, store: Store, project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings(tmp_path, store)
+    registry = _serving(settings, store)
+    _some_signals(store)
+    _fake_training(monkeypatch, settings)
+    before = _files(project.root)
+
+    def judging_fails(*args: object) -> dict[str, object]:
+        raise RuntimeError("Rasa could not parse the held-out turns")
+
+    monkeypatch.setattr(Retrainer, "judge", judging_fails)
+    with pytest.raises(RuntimeError):
+        _retrainer(settings, store, project).run(promote=True)
+    assert registry.current() is not None and registry.current().name == "v1"
+    assert _files(project.root) == before  # the lessons of an unjudged candidate are gone
+
+    monkeypatch.setattr(Retrainer, "judge", lambda *a: {"current": FIGURES, "candidate": FIGURES})
+    outcome = _retrainer(settings, store, project).run(promote=True)
+
+    assert outcome.state == "promoted" and outcome.version is not None
+    assert outcome.version.name == "v2" and [v.name for v in registry.versions()] == ["v2", "v1"]
+    assert registry.get("v2").evaluation["held_out"]["candidate"] == FIGURES
