@@ -89,6 +89,15 @@ class Settings:
     var_dir: str = _setting(
         "var", "Folder for local state: SQLite files, the turn spool, logs, caches."
     )
+    retention_days: int = _setting(
+        0,
+        "Days what customers and agents wrote is kept. `gapdesk db prune` (run it daily "
+        "from cron) then removes older texts (messages, answers, briefs, better answers, "
+        "free-text reasons), replaces customer ids (phone numbers, chat ids) by a keyed "
+        "pseudonym, deletes older failed sign-ins and removes older conversations from "
+        "Rasa's tracker store; it keeps intents, decisions, scores, ratings, label verdicts, "
+        "channels and times, so reports keep their figures. 0: everything is kept forever.",
+    )
     cost_missed_gap: float = _setting(
         10.0,
         "Cost of answering when the answer misses (a wrong answer given). Only the ratios "
@@ -272,6 +281,8 @@ def load_settings(
     settings = Settings(**values)
     if settings.models_keep < 1:
         raise ConfigurationError(f"{PREFIX}MODELS_KEEP must be at least 1 (the current version)")
+    if settings.retention_days < 0:
+        raise ConfigurationError(f"{PREFIX}RETENTION_DAYS must not be negative (0: keep forever)")
     if not 0 < settings.retrain_held_out_share < 1:
         raise ConfigurationError(f"{PREFIX}RETRAIN_HELD_OUT_SHARE must be between 0 and 1")
     if not settings.lock_store_prefix.isalnum():

@@ -157,6 +157,12 @@ def gather(
         for feedback in session.scalars(conversation_ratings).all():
             given.append(as_utc(feedback.created_at))
             _add_satisfaction(session, feedback, taught, signals)
+    # A rating of a turn whose text retention removed teaches nothing (labels of such
+    # turns are counted in _add_labelled_turns already).
+    textless = [row for row in signals.rows if not row.text]
+    if textless:
+        signals.counts["rating_on_a_turn_without_text"] += len(textless)
+        signals.rows = [row for row in signals.rows if row.text]
     signals.rows.sort(key=lambda row: (row.created_at, row.turn_id))
     signals.newest = max(given, default=None)
     return signals

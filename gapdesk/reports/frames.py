@@ -76,7 +76,7 @@ class Frames:
 
 _TURN_COLUMNS = (
     Turn.id, Turn.conversation_id, Turn.created_at, Turn.kind, Turn.customer_text, Turn.intent,
-    Turn.answer_intent, Turn.decision, Turn.decision_reasons,
+    Turn.answer_intent, Turn.decision, Turn.decision_reasons, Turn.rephrased_next,
     GapScoreRow.probability.label("gap_probability"), GapScoreRow.model_version,
     Conversation.channel,
     # For the information view and unmet needs (gapdesk.reports.information, unmet_needs).

@@ -114,8 +114,13 @@ def _with_follow_ups(bot: pd.DataFrame) -> pd.DataFrame:
     next_text = following["customer_text"].shift(-1)
     next_decision = following["decision"].shift(-1)
     followed = bot["answered"] & soon
-    compared = {  # texts are compared only where a rephrase can count
-        row: rephrased(bot.at[row, "customer_text"], next_text[row]) for row in bot.index[followed]
+    # Texts are compared only where a rephrase can count; where retention removed them,
+    # the verdict it kept (turns.rephrased_next) stands in.
+    compared = {
+        row: bool(bot.at[row, "rephrased_next"])
+        if pd.notna(bot.at[row, "rephrased_next"])
+        else rephrased(bot.at[row, "customer_text"], next_text[row])
+        for row in bot.index[followed]
     }
     repeated = pd.Series(compared, dtype=bool).reindex(bot.index, fill_value=False)
     bot["rephrased_after"] = repeated

@@ -68,7 +68,8 @@ class Conversation(Base):
 class Turn(Base):
     """One exchange: what the customer wrote and what the bot (or an agent) did about it.
 
-    Texts are stored redacted (card numbers, emails, phone numbers masked).
+    Texts are stored redacted (card numbers, emails, phone numbers masked), and removed
+    once older than the retention (``GAPDESK_RETENTION_DAYS``).
     """
 
     __tablename__ = "turns"
@@ -80,7 +81,9 @@ class Turn(Base):
     conversation_id: Mapped[str] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE"), index=True
     )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
     kind: Mapped[str] = mapped_column(String(16), default="bot")  # bot | agent
     # Rasa's id of the customer message, to match the turn with Rasa's transcript.
     message_id: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -93,6 +96,10 @@ class Turn(Base):
     decision: Mapped[str | None] = mapped_column(String(16), index=True)
     decision_reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     author: Mapped[str | None] = mapped_column(String(128))
+    # Set when retention removes the texts (gapdesk.storage.retention): whether the
+    # customer's next message in the conversation asked this one again (gapmodel's
+    # rephrase rule), the one fact reports read from the texts. None while they exist.
+    rephrased_next: Mapped[bool | None] = mapped_column(Boolean)
 
     conversation: Mapped[Conversation] = relationship(back_populates="turns")
     gap_score: Mapped[GapScoreRow | None] = relationship(back_populates="turn")

@@ -286,3 +286,13 @@ def test_a_rating_after_a_handover_or_of_a_rated_answer_teaches_nothing(store: S
     assert [(row.turn_id, row.source) for row in signals.rows] == [(rated, "thumbs_up")]
     assert signals.counts["satisfaction_after_handover"] == 1
     assert signals.counts["satisfaction_on_a_rated_or_labelled_turn"] == 1
+
+
+def test_a_rating_of_a_turn_whose_text_was_removed_teaches_nothing(store: Store) -> None:
+    uid, turn_id = _turn(store, "has my card been posted")
+    _rate(store, uid, "up")
+    with store.session() as session:  # as `gapdesk db prune` leaves an old turn
+        session.get(Turn, turn_id).customer_text = None
+    signals = gather(store, TRAINING)
+    assert signals.rows == []
+    assert signals.summary()["not_used"]["rating_on_a_turn_without_text"] == 1
