@@ -22,6 +22,7 @@ from gapdesk.reports.frames import load_frames
 from gapdesk.reports.information import information
 from gapdesk.reports.outcomes import annotate_turns
 from gapdesk.reports.render import render_html
+from gapdesk.reports.segments import segments
 from gapdesk.reports.unmet_needs import unmet_needs
 
 HTML_FILE = "report.html"
@@ -58,6 +59,7 @@ def build_report(
         "control_group": model_views.control_group(outcomes, frames),
         "information": information(outcomes),
         "unmet_needs": unmet_needs(outcomes, frames),
+        "segments": segments(outcomes, frames),
     }
     safe: dict[str, Any] = json_safe(report)
     return safe

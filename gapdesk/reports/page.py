@@ -285,6 +285,31 @@ the same thing.</p>
 <p>No message of the period went unmet by these four signals.</p>
 {% else %}{{ empty("no customer messages in the period.") }}{% endif %}
 {% endif %}
+{% if segments is defined %}
+
+<h2>Customer segments</h2>
+<p class="how">Customers (a conversation id; on messaging channels one person across
+visits) clustered with k-means on volume, topic mix, channel, gap history and
+satisfaction; the number of segments is the one with the best silhouette. Containment:
+customers with no person brought in and no thumbs-down; escalation rate: of their
+messages.</p>
+{% set seg = segments %}
+{% if seg.segmented %}
+<p><b>{{ seg.customers }}</b> customers in <b>{{ seg.k }}</b> segments (silhouette
+{{ seg.silhouette | fixed }}: {{ seg.strength }} structure; tried
+{% for t in seg.tried %}k = {{ t.k }}: {{ t.silhouette | fixed }}{{ ", " if not loop.last }}
+{%- endfor %}).</p>
+<table>{{ head(["segment", "customers", "messages each", "contained", "hand-overs",
+                "👎", "satisfaction (ratings)", "top intents"]) }}
+{% for r in seg.segments %}{{ row([r.name, r.customers ~ " (" ~ (r.share | pct) ~ ")",
+  r.messages_per_customer | fixed(1), r.containment | pct, r.escalation_rate | pct,
+  r.thumbs_down_rate | pct, (r.satisfaction | fixed) ~ " (" ~ r.ratings ~ ")"],
+  r.top_intents | map(attribute="intent") | list) }}
+{% endfor %}</table>
+{% elif seg.customers %}
+<p class="empty">No segments: {{ seg.reason }}</p>
+{% else %}{{ empty("no customers in the period.") }}{% endif %}
+{% endif %}
 </body>
 </html>
 """
