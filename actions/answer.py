@@ -11,6 +11,7 @@ Rasa sends with the call.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -44,10 +45,10 @@ class ActionGapAnswer(SafeAction):
         services = get_services()
         turn = read_turn(tracker)
         answer = services.knowledge_base.get(turn.intent)
-        score, decision = await judge(services, turn, answer)
+        score, decision, trust = await judge(services, turn, answer)
         events: list[EventType] = []
         if decision.action == ANSWER and answer is not None:
-            record = turn_record(turn, decision, score, answer, answer.text)
+            record = turn_record(turn, decision, score, answer, answer.text, trust)
             send_answer(dispatcher, tracker, answer, record["uid"])
             if answer.start_flow:
                 events.append(FollowupAction(answer.start_flow))
@@ -55,11 +56,11 @@ class ActionGapAnswer(SafeAction):
             asked = DecisionReason.ASKED_FOR_HUMAN in decision.reasons
             name = await hand_over_response(services, asked)
             reply = say(dispatcher, of_domain(domain), name, turn.channel)
-            record = turn_record(turn, decision, score, answer, reply)
+            record = turn_record(turn, decision, score, answer, reply, trust)
             events.append(ConversationPaused())
         else:
             reply = clarify(dispatcher, of_domain(domain), services, turn)
-            record = turn_record(turn, decision, score, answer, reply)
+            record = turn_record(turn, decision, score, answer, reply, trust)
         services.recorder.record(record)
         if decision.action == ESCALATE:
             record_escalation(services, turn, decision, score)
@@ -70,14 +71,18 @@ class ActionGapAnswer(SafeAction):
 
 async def judge(
     services: Services, turn: CurrentTurn, answer: Answer | None
-) -> tuple[GapScore | None, Decision]:
-    """Score the NLU's reading of the message and decide what to do with it."""
+) -> tuple[GapScore | None, Decision, float | None]:
+    """Score the NLU's reading of the message and decide what to do with it, for this
+    customer (their trust, read while the message is scored; None: not read)."""
     if services.settings.gap_scoring == "off":  # control group: answer what can be answered
-        return None, Decision(ANSWER if answer else CLARIFY, [DecisionReason.SCORING_OFF])
+        return None, Decision(ANSWER if answer else CLARIFY, [DecisionReason.SCORING_OFF]), None
     # The model sees the redacted text (card numbers, emails, phones masked), and its
     # reasons never quote words that may name someone (gapmodel/coverage.py), as
     # reasons are stored and shown to agents.
-    score = await services.score(GapInput(redact(turn.text) or "", turn.ranking))
+    score, trust = await asyncio.gather(
+        services.score(GapInput(redact(turn.text) or "", turn.ranking)),
+        services.customer_trust(turn.conversation_id),
+    )
     decision = decide_turn(
         score,
         turn.text,
@@ -85,8 +90,9 @@ async def judge(
         turn.failures,
         answer is not None,
         services.settings,
+        trust,
     )
-    return score, decision
+    return score, decision, trust
 
 
 class ActionEscalate(SafeAction):
@@ -173,8 +179,12 @@ def turn_record(
     score: GapScore | None,
     answer: Answer | None,
     reply: str,
+    trust: float | None = None,
 ) -> dict[str, Any]:
-    """The turn as stored; built before replying, as the rating buttons carry its uid."""
+    """The turn as stored; built before replying, as the rating buttons carry its uid.
+
+    ``trust``: the customer's trust the decision used (None: not read).
+    """
     return new_record(
         "turn",
         turn.conversation_id,
@@ -189,6 +199,7 @@ def turn_record(
         decision=decision.action,
         decision_reasons=[str(r) for r in decision.reasons],
         gap_score=_stored_score(decision, score),
+        trust=None if trust is None else round(trust, 4),
     )
 
 

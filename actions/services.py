@@ -7,9 +7,10 @@ recorder. Tests inject their own :class:`Services` with :func:`set_services`.
 A scorer that errors or runs out of time gives ``None`` here, and the decision then
 escalates; a gap model that cannot be loaded is such a scorer, so customers are still
 handed over rather than apologised to. A failed "is an agent online?" check gives
-``None`` too (the customer then hears the usual hand-over words); storage problems are
-absorbed by the recorder's spool; any other library error is turned into a safe reply
-by ``actions/safety.py``.
+``None`` too (the customer then hears the usual hand-over words), and so does a
+customer's trust that cannot be read in time (they are decided for as a new customer);
+storage problems are absorbed by the recorder's spool; any other library error is
+turned into a safe reply by ``actions/safety.py``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ class Presence(Protocol):
     def agents_online(self, within_seconds: int) -> bool: ...
 
 
+class TrustSource(Protocol):
+    def customer_trust(self, customer_id: str) -> float: ...
+
+
 class CardsAndTransfers(Protocol):
     def card(self, last_four: str) -> Any: ...
     def freeze(self, last_four: str) -> bool: ...
@@ -71,6 +76,8 @@ class Services:
     recorder: RecordWriter
     bank: CardsAndTransfers
     presence: Presence
+    # The customers' trust (gapdesk.trust); None: every customer is treated as new.
+    trust: TrustSource | None = None
 
     def __post_init__(self) -> None:
         # Scoring runs off the event loop so other customers are served meanwhile. Two
@@ -113,6 +120,29 @@ class Services:
             logger.warning("could not check whether an agent is online", exc_info=True)
         return None
 
+    async def customer_trust(self, customer_id: str) -> float | None:
+        """The customer's trust, or None (decided as for a new customer) when it cannot
+        be read in time: a database problem must never reach the customer."""
+        if self.trust is None:
+            return None
+        loop = asyncio.get_running_loop()
+        try:
+            return await asyncio.wait_for(
+                loop.run_in_executor(self._presence_pool, self.trust.customer_trust, customer_id),
+                PRESENCE_TIMEOUT_SECONDS,
+            )
+        except TimeoutError:
+            logger.warning(
+                "customer trust not read within %d ms; deciding as for a new customer",
+                PRESENCE_TIMEOUT_SECONDS * 1000,
+            )
+        except Exception:
+            logger.warning(
+                "could not read the customer's trust; deciding as for a new customer",
+                exc_info=True,
+            )
+        return None
+
 
 _services: Services | None = None
 _lock = threading.Lock()
@@ -139,6 +169,7 @@ def build_services(settings: Settings) -> Services:
     """
     from gapdesk.demo.bank import DemoBank
     from gapdesk.models_dir import current_models
+    from gapdesk.policy import trust_rule
     from gapdesk.registry import Registry
     from gapdesk.serving import ServingModel, gap_model_file
     from gapdesk.storage.recorder import Recorder
@@ -157,7 +188,7 @@ def build_services(settings: Settings) -> Services:
         logger.error("%s; every answerable message will be handed over", exc)
         scorer, loaded = UnavailableScorer(exc), None
     engine = make_engine(settings.database_url)
-    store = Store(engine)
+    store = Store(engine, trust_rule(settings))
     registry = Registry(store, settings.models_path)
     serving = ServingModel(
         scorer,
@@ -171,7 +202,8 @@ def build_services(settings: Settings) -> Services:
     recorder = Recorder(store, settings.var_path / "spool" / "records.jsonl")
     atexit.register(recorder.close)  # write what is queued when the server stops
     logger.info("gap model %s; database %s", loaded or "none", engine.url.render_as_string())
-    return Services(settings, KnowledgeBase.load(), serving, recorder, DemoBank(engine), store)
+    bank = DemoBank(engine)
+    return Services(settings, KnowledgeBase.load(), serving, recorder, bank, store, store)
 
 
 def _load_gap_model(path: Path) -> Scorer:

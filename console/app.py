@@ -24,8 +24,10 @@ from console import conversation_pages, live, pages, report_pages
 from console.urls import ConversationRoute, conversation_url
 from gapdesk.engine.client import RasaClient
 from gapdesk.errors import EngineError, StorageError
+from gapdesk.policy import trust_rule
 from gapdesk.settings import Settings
 from gapdesk.storage.store import Store, make_engine
+from gapdesk.trust import HELP as TRUST_HELP
 from gapmodel.knowledge import KnowledgeBase
 
 logger = logging.getLogger(__name__)
@@ -96,6 +98,10 @@ def _percent(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
 
 
+def _trust(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
 def _duration(seconds: int) -> str:
     minutes, _ = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
@@ -131,7 +137,7 @@ def health(request: Request) -> Response:
 def create_app(
     settings: Settings, store: Store | None = None, rasa: RasaClient | None = None
 ) -> Starlette:
-    store = store or Store(make_engine(settings.database_url))
+    store = store or Store(make_engine(settings.database_url), trust_rule(settings))
     rasa = rasa or RasaClient.from_settings(settings, timeout=10)
     routes = [
         Route("/", pages.widget_page),
@@ -186,8 +192,14 @@ def create_app(
     )
     templates = Jinja2Templates(directory=HERE / "templates")  # autoescapes .html
     templates.env.filters.update(
-        percent=_percent, duration=_duration, when=_when, conversation_url=conversation_url
+        percent=_percent,
+        trust=_trust,
+        duration=_duration,
+        when=_when,
+        conversation_url=conversation_url,
     )
+    # What "trust 0.62" means, as the pages' tooltip (gapdesk.trust).
+    templates.env.globals["trust_help"] = TRUST_HELP
     app.state.settings = settings
     app.state.store = store
     app.state.rasa = rasa

@@ -21,9 +21,11 @@ from sqlalchemy.orm import Session
 
 from console.auth import ConsoleUser
 from gapdesk.conversation import ConversationStatus
+from gapdesk.storage.customers import evidence_of
 from gapdesk.storage.models import (
     AuditEvent,
     Conversation,
+    Customer,
     Escalation,
     Feedback,
     Label,
@@ -31,6 +33,7 @@ from gapdesk.storage.models import (
     as_utc,
 )
 from gapdesk.storage.store import Store
+from gapdesk.trust import TrustRule
 from gapmodel.costs import Handling
 from gapmodel.decision import DecisionReason
 from gapmodel.redaction import redact
@@ -71,12 +74,14 @@ def queue(store: Store, now: datetime | None = None) -> list[dict[str, Any]]:
         conversations = session.scalars(
             select(Conversation).where(Conversation.status.in_(WAITING))
         ).all()
-        items = [_queue_item(session, c, now) for c in conversations]
+        items = [_queue_item(session, c, now, store.trust_rule) for c in conversations]
     items.sort(key=lambda i: (i["agent"] is not None, -i["waiting_seconds"], -(i["gap"] or 0)))
     return items
 
 
-def _queue_item(session: Session, conversation: Conversation, now: datetime) -> dict[str, Any]:
+def _queue_item(
+    session: Session, conversation: Conversation, now: datetime, rule: TrustRule
+) -> dict[str, Any]:
     escalation = session.scalar(
         select(Escalation)
         .where(Escalation.conversation_id == conversation.id)
@@ -89,6 +94,7 @@ def _queue_item(session: Session, conversation: Conversation, now: datetime) -> 
         .order_by(Turn.created_at.desc(), Turn.id.desc())
         .limit(1)
     )
+    customer = session.get(Customer, conversation.id)  # the sender id is the customer's
     since = as_utc(escalation.created_at) if escalation else as_utc(conversation.updated_at)
     gap = escalation.gap_probability if escalation else None
     if gap is None and last_bot_turn is not None and last_bot_turn.gap_score is not None:
@@ -104,6 +110,7 @@ def _queue_item(session: Session, conversation: Conversation, now: datetime) -> 
         "gap": gap,
         "reason_codes": escalation.reason_codes if escalation else [],
         "brief": escalation.brief if escalation else "",
+        "trust": rule.trust(evidence_of(customer) if customer else None, now),
     }
 
 

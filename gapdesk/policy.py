@@ -1,8 +1,9 @@
 """The bot's decision policy as configured: the settings' costs, per-intent overrides,
-and the decision for one turn as the action server, the CLI and the figures take it.
+the customer's trust, and the decision for one turn as the action server, the CLI and
+the figures take it.
 
-``gapmodel.decision`` and ``gapmodel.costs`` are the pure rules; this module feeds them
-the application's settings and the per-intent costs file.
+``gapmodel.decision``, ``gapmodel.costs`` and ``gapdesk.trust`` are the pure rules;
+this module feeds them the application's settings and the per-intent costs file.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from gapdesk.settings import Settings
+from gapdesk.trust import TrustRule
 from gapmodel.costs import Costs
 from gapmodel.decision import Decision, decide, read_signals
 from gapmodel.errors import ConfigurationError
@@ -31,11 +33,14 @@ def decide_turn(
     failures: int,
     has_answer: bool,
     settings: Settings,
+    trust: float | None = None,
 ) -> Decision:
     """The decision for one message, as the bot makes it (action, CLI and figures alike).
 
     A button press (a ``/intent`` payload) carries no rephrase or frustration to read.
-    The costs are those of the intent the answer is for (``GAPDESK_INTENT_COSTS_FILE``).
+    The costs are those of the intent the answer is for (``GAPDESK_INTENT_COSTS_FILE``),
+    the missed gap's raised for a customer whose ``trust`` has fallen
+    (``GAPDESK_TRUST_WEIGHT``; None: a new customer's trust, nothing raised).
     """
     if text.startswith("/"):
         signals = read_signals("", [], failures)
@@ -48,7 +53,20 @@ def decide_turn(
         costs_for(score.intent if score else None, settings),
         settings.max_failures,
         default_costs(settings),
+        missed_gap_factor(trust, settings),
     )
+
+
+def trust_rule(settings: Settings) -> TrustRule:
+    """The trust rule with the settings' half-life (gapdesk.trust)."""
+    return TrustRule(half_life_days=settings.trust_half_life_days)
+
+
+def missed_gap_factor(trust: float | None, settings: Settings) -> float:
+    """How much more a missed gap costs for a customer of this ``trust``."""
+    if trust is None:
+        return 1.0
+    return trust_rule(settings).missed_gap_factor(trust, settings.trust_weight)
 
 
 def default_costs(settings: Settings) -> Costs:

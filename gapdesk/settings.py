@@ -117,6 +117,18 @@ class Settings:
         "YAML file of per-intent cost overrides (intent: {missed_gap, handoff, "
         "clarification}); empty or missing: the three costs above for every intent.",
     )
+    trust_weight: float = _setting(
+        1.0,
+        "How much a customer's fallen trust raises the cost of a missed gap: it is "
+        "multiplied by 1 + weight x (the share of a new customer's trust the customer has "
+        "lost), so such a customer is handed over sooner (docs/gap-model.md). 0: trust "
+        "is kept and shown but does not change decisions.",
+    )
+    trust_half_life_days: float = _setting(
+        14.0,
+        "Days after which a customer's good and bad outcomes (gaps, thumbs down, "
+        "hand-overs, answers that went well) count half as much towards their trust.",
+    )
     max_failures: int = _setting(
         2,
         "Turns in a row that were not a plain answer (a clarification, a hand-over, or an "
@@ -296,4 +308,8 @@ def load_settings(
             "GAPDESK_COST_MISSED_GAP, GAPDESK_COST_HANDOFF and GAPDESK_COST_CLARIFICATION "
             "must not be negative"
         )
+    if settings.trust_weight < 0:
+        raise ConfigurationError(f"{PREFIX}TRUST_WEIGHT must not be negative (0: off)")
+    if settings.trust_half_life_days <= 0:
+        raise ConfigurationError(f"{PREFIX}TRUST_HALF_LIFE_DAYS must be more than 0")
     return settings

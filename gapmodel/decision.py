@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from gapmodel.costs import ANSWER, CLARIFY, DEFAULT_CLARIFICATION_HIT_RATE, ESCALATE, Costs
@@ -50,6 +50,7 @@ class DecisionReason(StrEnum):
     NO_ANSWER = "no_answer"
     REPEATED_FAILURE = "repeated_failure"
     TOPIC_COSTS = "topic_costs"  # the intent's own costs decided, not the settings
+    LOW_TRUST = "low_trust"  # the customer's fallen trust decided (a costlier missed gap)
     REPHRASED = "rephrased"
     FRUSTRATION = "frustration"
     SCORER_FAILED = "scorer_failed"
@@ -114,14 +115,18 @@ def decide(
     costs: Costs,
     max_failures: int,
     usual_costs: Costs | None = None,
+    missed_gap_factor: float = 1.0,
 ) -> Decision:
     """Choose answer / clarify / escalate, with the reasons that decided it.
 
     The dialogue rules come first (a request for a person, a failed scorer, no answer
     to give); then the action of least expected cost (:mod:`gapmodel.costs`), except
     that a doubt repeated ``max_failures`` times escalates instead of asking again.
+    ``missed_gap_factor`` multiplies the cost of a missed gap (of ``costs`` and
+    ``usual_costs`` alike): the application raises it for a customer it has failed.
     When ``costs`` are an intent's own and ``usual_costs`` (the settings') would have
-    chosen otherwise, the reasons say so (``topic_costs``).
+    chosen otherwise, the reasons say so (``topic_costs``); when the factor changed the
+    action, they say that too (``low_trust``).
     """
     if signals.asked_for_human:
         return Decision(ESCALATE, [DecisionReason.ASKED_FOR_HUMAN])
@@ -145,13 +150,23 @@ def decide(
     hit_rate = score.clarification_hit_rate
     if hit_rate is None:
         hit_rate = DEFAULT_CLARIFICATION_HIT_RATE
-    action = costs.cheapest(score.probability, hit_rate)
-    decision = _by_cost(action, reasons, repeated)
+    p = score.probability
+    decision = _by_cost(_scaled(costs, missed_gap_factor).cheapest(p, hit_rate), reasons, repeated)
+    extra: list[str] = []
     if usual_costs is not None:
-        usually = _by_cost(usual_costs.cheapest(score.probability, hit_rate), reasons, repeated)
-        if usually.action != decision.action:
-            return Decision(decision.action, [*decision.reasons, DecisionReason.TOPIC_COSTS])
-    return decision
+        usual = _scaled(usual_costs, missed_gap_factor)
+        if _by_cost(usual.cheapest(p, hit_rate), reasons, repeated).action != decision.action:
+            extra.append(DecisionReason.TOPIC_COSTS)
+    unscaled = _by_cost(costs.cheapest(p, hit_rate), reasons, repeated)
+    if unscaled.action != decision.action:
+        extra.append(DecisionReason.LOW_TRUST)
+    return Decision(decision.action, [*decision.reasons, *extra]) if extra else decision
+
+
+def _scaled(costs: Costs, missed_gap_factor: float) -> Costs:
+    if missed_gap_factor == 1.0:
+        return costs
+    return replace(costs, missed_gap=costs.missed_gap * missed_gap_factor)
 
 
 def _by_cost(action: str, reasons: list[str], repeated: bool) -> Decision:

@@ -13,9 +13,10 @@ if TYPE_CHECKING:
 
 def open_store(settings: Settings) -> Store:
     """The database at ``GAPDESK_DATABASE_URL``."""
+    from gapdesk.policy import trust_rule
     from gapdesk.storage.store import Store, make_engine  # SQLAlchemy: only when used
 
-    return Store(make_engine(settings.database_url))
+    return Store(make_engine(settings.database_url), trust_rule(settings))
 
 
 def rasa_client(settings: Settings) -> RasaClient:

@@ -24,6 +24,7 @@ from gapdesk.storage.models import (
     AuditEvent,
     ConsoleSession,
     Conversation,
+    Customer,
     Escalation,
     Feedback,
     GapScoreRow,
@@ -282,10 +283,29 @@ def waiting_conversations(store: Store) -> set[str]:
 def delete_old_sign_ins(store: Store, tally: Tally, batch_size: int) -> None:
     """Failed sign-ins (a name and an address) older than the cutoff, and console
     sign-ins that expired before it: throttling and sign-in need neither."""
-    for model, key, old in (
-        (LoginFailure, LoginFailure.id, LoginFailure.created_at < tally.cutoff),
-        (ConsoleSession, ConsoleSession.token_hash, ConsoleSession.expires_at < tally.cutoff),
-    ):
+    _delete_old(
+        store,
+        tally,
+        batch_size,
+        (
+            (LoginFailure, LoginFailure.id, LoginFailure.created_at < tally.cutoff),
+            (ConsoleSession, ConsoleSession.token_hash, ConsoleSession.expires_at < tally.cutoff),
+        ),
+    )
+
+
+def delete_idle_customers(store: Store, tally: Tally, batch_size: int) -> None:
+    """Customers' trust rows (a raw customer id) not updated since the cutoff: their
+    evidence has faded towards a new customer's anyway (gapdesk.trust)."""
+    _delete_old(
+        store, tally, batch_size, ((Customer, Customer.id, Customer.updated_at < tally.cutoff),)
+    )
+
+
+def _delete_old(
+    store: Store, tally: Tally, batch_size: int, targets: Sequence[tuple[Any, Any, Any]]
+) -> None:
+    for model, key, old in targets:
         while True:
             with transaction(store, tally) as (session, batch):
                 keys = session.scalars(select(key).where(old).order_by(key).limit(batch_size)).all()

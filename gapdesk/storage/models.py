@@ -1,5 +1,5 @@
-"""Database tables: conversations, turns, gap scores, feedback, escalations, and the
-console's users, sessions, labels and audit log.
+"""Database tables: conversations, turns, gap scores, feedback, escalations, customers'
+trust, and the console's users, sessions, labels and audit log.
 
 Schema changes go through Alembic migrations (``gapdesk/storage/migrations``); the
 ``tests/gapdesk/storage`` suite checks that the models and migrations agree.
@@ -100,6 +100,8 @@ class Turn(Base):
     # customer's next message in the conversation asked this one again (gapmodel's
     # rephrase rule), the one fact reports read from the texts. None while they exist.
     rephrased_next: Mapped[bool | None] = mapped_column(Boolean)
+    # The customer's trust the decision used (gapdesk.trust); None before it existed.
+    trust: Mapped[float | None] = mapped_column(Float)
 
     conversation: Mapped[Conversation] = relationship(back_populates="turns")
     gap_score: Mapped[GapScoreRow | None] = relationship(back_populates="turn")
@@ -161,6 +163,30 @@ class Escalation(Base):
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
 
     conversation: Mapped[Conversation] = relationship(back_populates="escalations")
+
+
+class Customer(Base):
+    """A customer's trust evidence (gapdesk.trust), by the channel's sender id.
+
+    Rasa's sender id is both the conversation's id and the customer's, so ``id`` is the
+    ``conversations.id`` of their conversation (no foreign key: retention renames
+    conversations and deletes customers not seen since its cutoff on its own).
+    """
+
+    __tablename__ = "customers"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64), default="unknown")
+    # Good and bad evidence as of updated_at; it decays towards the prior from there.
+    good: Mapped[float] = mapped_column(Float, default=0.0)
+    bad: Mapped[float] = mapped_column(Float, default=0.0)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    answers: Mapped[int] = mapped_column(Integer, default=0)
+    thumbs_down: Mapped[int] = mapped_column(Integer, default=0)
+    handovers: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class User(Base):

@@ -19,7 +19,8 @@ figures after pruning as before (docs/security.md#retention lists every column):
   waiting for a person keeps its id until it is resolved or handed back;
 * intents, rankings, decisions and their reasons, scores, ratings, labels' verdicts and
   intents, escalation reasons and statuses, channels, authors and times are kept;
-* failed sign-ins and expired console sign-ins older than the cutoff are deleted;
+* failed sign-ins and expired console sign-ins older than the cutoff are deleted, and
+  so are customers' trust rows (``customers``) not updated since the cutoff;
 * in Rasa's tracker store, idle conversations are deleted and the older events of
   those still going on emptied in place (:mod:`gapdesk.storage.trackers`).
 
@@ -70,7 +71,7 @@ TEXTS, IDS, DELETED = anonymise.TEXTS, anonymise.IDS, anonymise.DELETED
 KINDS = (TEXTS, IDS, DELETED)
 TABLES = (
     "conversations", "turns", "gap_scores", "escalations", "feedback", "labels",
-    "audit_events", "login_failures", "console_sessions", trackers.TABLE,
+    "audit_events", "customers", "login_failures", "console_sessions", trackers.TABLE,
 )  # fmt: skip
 
 
@@ -187,6 +188,7 @@ def _run(
         # ids after texts: a turn's rephrase fact is judged within its whole conversation
         ("conversations", lambda: pseudonyms.pseudonymise(store, result, pseudonym, batch_size)),
         ("sign-ins", lambda: anonymise.delete_old_sign_ins(store, result, batch_size)),
+        ("customers", lambda: anonymise.delete_idle_customers(store, result, batch_size)),
     ]
     try:
         for name, run_step in steps:

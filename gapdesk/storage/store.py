@@ -24,7 +24,17 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from gapdesk.conversation import ConversationStatus
 from gapdesk.errors import StorageError, TransientStorageError
-from gapdesk.storage.models import Conversation, Escalation, Feedback, GapScoreRow, Turn, User
+from gapdesk.storage.customers import add_outcome, evidence_of
+from gapdesk.storage.models import (
+    Conversation,
+    Customer,
+    Escalation,
+    Feedback,
+    GapScoreRow,
+    Turn,
+    User,
+)
+from gapdesk.trust import TrustRule, escalation_outcome, rating_outcome, turn_outcome
 
 # Errors after which the same write may succeed later (server down, network, pool full).
 _TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
@@ -57,10 +67,13 @@ class Store:
 
     Other modules that own a piece of the schema (accounts, labels, the console's
     casework and review, the demo bank) query through ``Store.session()`` themselves.
+    ``trust_rule`` (gapdesk.trust) updates customers' trust as outcomes are written and
+    reads it back; pass the settings' (``gapdesk.policy.trust_rule``).
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, trust_rule: TrustRule | None = None) -> None:
         self.engine = engine
+        self.trust_rule = trust_rule or TrustRule()
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     @contextmanager
@@ -123,6 +136,7 @@ class Store:
             decision=record.get("decision"),
             decision_reasons=record.get("decision_reasons") or [],
             author=record.get("author"),
+            trust=record.get("trust"),
         )
         session.add(turn)
         score = record.get("gap_score")
@@ -136,6 +150,12 @@ class Store:
                     model_version=score.get("model_version") or "none",
                     latency_ms=score.get("latency_ms"),
                 )
+            )
+        if turn.kind == "bot" and turn.decision:
+            probability = score.get("probability") if score else None
+            outcome = turn_outcome(turn.decision, turn.decision_reasons, probability)
+            add_outcome(
+                session, self.trust_rule, record, outcome, answers=int(turn.decision == "answer")
             )
 
     def _write_escalation(self, session: Session, record: dict[str, Any]) -> None:
@@ -159,6 +179,8 @@ class Store:
                 gap_probability=record.get("gap_probability"),
             )
         )
+        outcome = escalation_outcome(record.get("reason_codes") or [])
+        add_outcome(session, self.trust_rule, record, outcome, handovers=1)
 
     def _write_feedback(self, session: Session, record: dict[str, Any]) -> None:
         """A rating; the same ``uid`` again (a reason after thumbs down) updates it."""
@@ -179,7 +201,19 @@ class Store:
         rating, reason = str(record["rating"]), record.get("reason")
         if rating != feedback.rating or reason:  # a changed mind drops the old reason
             feedback.reason = str(reason)[:255] if reason else None
+        changed = rating != feedback.rating  # a reason added to the same rating counts once
         feedback.rating = rating
+        if changed:
+            outcome = rating_outcome(feedback.kind, rating)
+            down = int(rating == "down")
+            add_outcome(session, self.trust_rule, record, outcome, thumbs_down=down)
+
+    def customer_trust(self, customer_id: str, now: datetime | None = None) -> float:
+        """The customer's trust now (gapdesk.trust); the prior's for one never seen."""
+        with self.session() as session:
+            customer = session.get(Customer, customer_id)
+            evidence = evidence_of(customer) if customer else None
+        return self.trust_rule.trust(evidence, now or datetime.now(UTC))
 
     # -- reading ----------------------------------------------------------------------
 
@@ -241,10 +275,15 @@ class Store:
                 .where(Feedback.conversation_id == conversation_id, Feedback.kind == "conversation")
                 .order_by(Feedback.id)
             ).all()
+            customer = session.get(Customer, conversation_id)
+            trust = self.trust_rule.trust(
+                evidence_of(customer) if customer else None, datetime.now(UTC)
+            )
             return {
                 "id": conversation.id,
                 "channel": conversation.channel,
                 "status": conversation.status,
+                "trust": trust,  # the customer's trust now (gapdesk.trust)
                 "agent": conversation.agent,  # who owns it while its status is AGENT
                 "created_at": conversation.created_at.isoformat(),
                 "ratings": list(ratings),  # the customer's 1-5 for the whole conversation
@@ -277,6 +316,7 @@ def _turn_dict(turn: Turn) -> dict[str, Any]:
         "decision": turn.decision,
         "decision_reasons": turn.decision_reasons,
         "author": turn.author,
+        "trust": turn.trust,
         "gap_score": None
         if score is None
         else {

@@ -106,3 +106,29 @@ def test_a_broken_costs_file_is_read_and_reported_once_per_version(
             decide_turn(_score(0.3, intent="card_arrival"), "my card", [], 0, True, settings)
     assert len(parses) == 1
     assert len([r for r in caplog.records if "default costs" in r.getMessage()]) == 1
+
+
+def test_a_customer_whose_trust_has_fallen_is_handed_over_sooner() -> None:
+    """Defaults 10 / 20 / 3, hit rate 0.63. At p = 0.65 a trusted customer is asked which
+    topic was meant (answer 6.5, clarify 3 + 0.37 x 6.5 = 5.405, escalate 7); at trust 0
+    the missed gap costs 10 x (1 + 1 x 1) = 20: answer 13, clarify 7.81, escalate 7."""
+    settings = Settings()  # GAPDESK_TRUST_WEIGHT 1
+    score = _score(0.65, hit_rate=0.63)
+    assert decide_turn(score, "my card", [], 0, True, settings).action == CLARIFY
+    assert decide_turn(score, "my card", [], 0, True, settings, trust=0.8).action == CLARIFY
+    fallen = decide_turn(score, "my card", [], 0, True, settings, trust=0.0)
+    assert fallen == Decision(ESCALATE, [DecisionReason.HIGH_GAP, DecisionReason.LOW_TRUST])
+    off = Settings(trust_weight=0.0)
+    assert decide_turn(score, "my card", [], 0, True, off, trust=0.0).action == CLARIFY
+
+
+def test_the_same_gap_that_is_answered_for_a_trusted_customer_is_not_for_a_wary_one() -> None:
+    """p = 0.45: answer 4.5 < clarify 4.665 < escalate 11 with M = 10; with trust 0.4
+    (half the prior lost) and weight 6, M = 10 x (1 + 6 x 0.5) = 40: answer 18, clarify
+    3 + 0.37 x 18 = 9.66, escalate 11: clarify. At p = 0.47 and trust 0.1 (M = 10 x
+    (1 + 6 x 0.875) = 62.5): answer 29.4, clarify 13.9, escalate 10.6: escalate."""
+    settings = Settings(trust_weight=6.0)
+    assert decide_turn(_score(0.45, 0.63), "card", [], 0, True, settings, 0.8).action == ANSWER
+    assert decide_turn(_score(0.45, 0.63), "card", [], 0, True, settings, 0.4).action == CLARIFY
+    assert decide_turn(_score(0.47, 0.63), "card", [], 0, True, settings, 0.8).action == ANSWER
+    assert decide_turn(_score(0.47, 0.63), "card", [], 0, True, settings, 0.1).action == ESCALATE

@@ -243,3 +243,14 @@ def test_banking_questions_that_mention_people_are_not_requests_for_one(text: st
 
 def test_repeating_a_short_reply_is_not_a_rephrase() -> None:
     assert not read_signals("thanks", ["thanks"], 0).rephrased
+
+
+def test_a_costlier_missed_gap_decides_with_its_own_reason() -> None:
+    """p = 0.3: answer 3 < clarify 3.9; with the missed gap twice as costly, answer 6,
+    clarify 3 + 0.3 x 6 = 4.8, escalate 14: clarify, because of the factor."""
+    signals = ConversationSignals()
+    assert decide(_score(0.3), signals, True, COSTS, MAX_FAILURES) == Decision(ANSWER, [])
+    wary = decide(_score(0.3), signals, True, COSTS, MAX_FAILURES, COSTS, missed_gap_factor=2.0)
+    assert wary == Decision(CLARIFY, [DecisionReason.DOUBTFUL, DecisionReason.LOW_TRUST])
+    same = decide(_score(0.1), signals, True, COSTS, MAX_FAILURES, COSTS, missed_gap_factor=2.0)
+    assert same == Decision(ANSWER, [])  # the factor changed nothing: no reason

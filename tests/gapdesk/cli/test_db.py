@@ -79,11 +79,12 @@ def test_dry_run_then_run_then_nothing_left(
     counts = _table(dry)
     assert counts["turns"] == [9, 8, 0] and counts["conversations"] == [0, 3, 0]
     assert counts["login_failures"] == [0, 0, 1] and counts["rasa events"] == [5, 0, 5]
+    assert counts["customers"] == [0, 0, 3]  # trust rows of customers idle since the cutoff
     assert not (installation / "var" / retention.KEY_FILE).exists()
 
     assert main(["db", "prune"]) == 0
     done = capsys.readouterr().out
-    assert _table(done) == counts and "changed 48 row(s)" in done
+    assert _table(done) == counts and "changed 51 row(s)" in done
     assert (installation / "var" / retention.KEY_FILE).exists()
 
     assert main(["db", "prune"]) == 0  # the next night: nothing new is old enough

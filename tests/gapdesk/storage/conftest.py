@@ -205,7 +205,7 @@ def dump(engine: Engine) -> dict[str, list[dict[str, Any]]]:
     """Every row of the sample's tables, read through the models' types (times as UTC
     ISO strings) so that SQLite and PostgreSQL databases compare."""
     tables = ("conversations", "turns", "gap_scores", "escalations", "feedback", "labels",
-              "audit_events", "login_failures", "console_sessions")  # fmt: skip
+              "audit_events", "customers", "login_failures", "console_sessions")  # fmt: skip
     out: dict[str, list[dict[str, Any]]] = {}
     with engine.connect() as connection:
         for name in tables:

@@ -199,6 +199,7 @@ def test_the_dry_run_counts_what_the_run_changes_and_changes_nothing(
         "feedback": {"texts removed": 1, "ids pseudonymised": 4},
         "labels": {"texts removed": 1},
         "audit_events": {"texts removed": 2, "ids pseudonymised": 2},
+        "customers": {"deleted": 3},
         "login_failures": {"deleted": 1},
         "console_sessions": {"deleted": 1},
     }
