@@ -56,6 +56,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         yield request.getfixturevalue("postgres_url")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that runs Rasa's code must say so: `make check` runs before .venv-rasa
+    exists, and leaves out only the tests marked rasa_env or e2e."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "rasa_python" in getattr(item, "fixturenames", ())
+        and not {"rasa_env", "e2e"} & {marker.name for marker in item.iter_markers()}
+    ]
+    if unmarked:
+        raise pytest.UsageError(f"mark these rasa_env (they need .venv-rasa): {unmarked}")
+
+
 @pytest.fixture
 def rasa_python() -> Path:
     """Rasa's own interpreter (.venv-rasa), for tests that run Rasa's code."""

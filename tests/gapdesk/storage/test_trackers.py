@@ -146,6 +146,7 @@ print(json.dumps(asyncio.run(main())))
 """
 
 
+@pytest.mark.rasa_env
 def test_rasa_reads_the_conversations_retention_left(rasa_python: Path, tmp_path: Path) -> None:
     path = tmp_path / "rasa_trackers.db"
     conversations = {
