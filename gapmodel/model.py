@@ -62,7 +62,8 @@ class GapModel:
         reasons = explain(item, features[0], pushes[0], self.featurizer)[:max_reasons]
         latency = (time.perf_counter() - started) * 1000
         hit_rate = self.metadata.get("clarification_hit_rate")
-        return GapScore(probability, reasons, self.version, latency, item.intent, hit_rate)
+        values = dict(zip(self.featurizer.feature_names_, map(float, features[0]), strict=True))
+        return GapScore(probability, reasons, self.version, latency, item.intent, hit_rate, values)
 
     def save(self, path: Path) -> None:
         """Write the model to ``path`` in one step: a reader finds the old file or the

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
@@ -55,6 +55,9 @@ class GapScore:
     # the model's estimate of how often a clarification offers the right topic.
     intent: str | None = None
     clarification_hit_rate: float | None = None
+    # The model's inputs by feature name: stored with the turn, so that reports can
+    # measure how much each one tells about people's verdicts.
+    features: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """What is stored with the turn; ``intent`` and the hit rate are stored apart."""
@@ -63,4 +66,5 @@ class GapScore:
             "reasons": [r.as_dict() for r in self.reasons],
             "model_version": self.model_version,
             "latency_ms": round(self.latency_ms, 2),
+            "features": {name: round(value, 4) for name, value in self.features.items()},
         }

@@ -81,6 +81,7 @@ _TURN_COLUMNS = (
     Conversation.channel,
     # For the information view and unmet needs (gapdesk.reports.information, unmet_needs).
     Turn.intent_ranking, GapScoreRow.reasons.label("gap_reasons"),
+    GapScoreRow.features.label("gap_features"),
 )  # fmt: skip
 
 

@@ -49,12 +49,10 @@ TURNS_PER_BIN = 10
 CONCENTRATED = 0.3
 NOTICEABLE = 0.1
 LIMITATION = (
-    "The gap model's own feature values are not stored with each turn (gap_scores keeps "
-    "the probability and the reasons), so the information each of its features carries "
-    "cannot be measured from the database. Measured instead: the stored gap probability, "
-    "the three features the model computes from the NLU ranking (recomputed from the "
-    "stored ranking), and whether each reason was given. Per-feature figures need the "
-    "features stored per turn."
+    "The gap model's features are measured on the labelled turns that were scored with "
+    "them stored (gap_scores.features, kept since migration 0007); besides them: the "
+    "stored gap probability, the three features of the NLU ranking recomputed from the "
+    "stored ranking (so older turns count too), and whether each reason was given."
 )
 
 
@@ -385,7 +383,23 @@ def _stored_signals(labelled: pd.DataFrame) -> list[tuple[str, str, pd.Series]]:
         ("the NLU top confidence", "from the stored ranking, binned", from_ranking(0)),
         ("the margin over the runner-up", "from the stored ranking, binned", from_ranking(1)),
         ("the NLU ranking entropy", "from the stored ranking, binned", from_ranking(2)),
+        *_model_features(labelled["gap_features"]),
         *reasons,
+    ]
+
+
+def _model_features(stored: pd.Series) -> list[tuple[str, str, pd.Series]]:
+    """One series per gap-model feature stored with the labelled turns (NaN where a turn
+    was scored before features were kept, or by a model without that feature)."""
+    rows = stored.map(lambda value: value if isinstance(value, dict) else {})
+    names = sorted({name for row in rows for name in row})
+    return [
+        (
+            f"feature '{name}'",
+            "the gap model's input, binned",
+            rows.map(lambda row, name=name: row.get(name, np.nan)).astype(float),
+        )
+        for name in names
     ]
 
 

@@ -120,6 +120,8 @@ class GapScoreRow(Base):
     reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     model_version: Mapped[str] = mapped_column(String(64))
     latency_ms: Mapped[float | None] = mapped_column(Float)
+    # The model's inputs by name (None: scored before they were kept, or not scored).
+    features: Mapped[dict[str, float] | None] = mapped_column(JSON)
 
     turn: Mapped[Turn] = relationship(back_populates="gap_score")
 

@@ -149,6 +149,7 @@ class Store:
                     reasons=score.get("reasons") or [],
                     model_version=score.get("model_version") or "none",
                     latency_ms=score.get("latency_ms"),
+                    features=score.get("features") or None,
                 )
             )
         if turn.kind == "bot" and turn.decision:

@@ -147,6 +147,18 @@ def test_confident_in_scope_answer_gets_no_misleading_reasons() -> None:
     assert "ambiguous_intents" not in {r.code for r in score.reasons}
 
 
+def test_a_score_carries_the_features_it_was_computed_from() -> None:
+    model = _model()
+    item = GapInput("where is my card", [("card_arrival", 0.6), ("top_up", 0.4)])
+    score = model.score(item)
+    assert list(score.features) == list(model.featurizer.feature_names_)
+    assert list(score.features.values()) == pytest.approx(
+        model.featurizer.transform([item])[0].tolist()
+    )
+    stored = score.as_dict()["features"]  # what the turn keeps, for the reports
+    assert stored == {name: round(value, 4) for name, value in score.features.items()}
+
+
 def test_model_round_trips_through_a_file(tmp_path: Path) -> None:
     model = _model()
     model.save(tmp_path / "gap.joblib")

@@ -41,6 +41,7 @@ def turns(intents: list[str], gaps: list[bool], **columns: list[Any]) -> pd.Data
         "gap_probability": [None] * n,
         "intent_ranking": [[] for _ in range(n)],
         "gap_reasons": [None] * n,
+        "gap_features": [None] * n,
     }
     return pd.DataFrame(frame | columns)
 
@@ -217,7 +218,23 @@ def test_stored_signals_against_peoples_verdicts() -> None:
         "Of the stored signals, reason 'low_confidence' tells the most about a person's "
         "verdict: 100% of its uncertainty on 8 labelled turns."
     )
-    assert "Per-feature figures need the features stored per turn." in view["limitation"]
+    assert "gap_scores.features" in view["limitation"]
+
+
+def test_each_stored_feature_of_the_gap_model_against_peoples_verdicts() -> None:
+    # Verdicts F F F T T T T F (and one unlabelled turn). "oos" is 1 on the gaps and 0
+    # on the others: it tells the whole 1 bit. "margin" was stored only on turns 5-8
+    # (scored after features were kept), always 0.3: one value, nothing told.
+    verdicts = [False, False, False, True, True, True, True, False]
+    features = [{"oos": float(v)} for v in verdicts]
+    for row in features[4:]:
+        row["margin"] = 0.3
+    sample = _labelled_sample().assign(gap_features=[*features, {"oos": 1.0}])
+    rows = {r["signal"]: r for r in information(sample)["signals"]["rows"]}
+    oos, margin = rows["feature 'oos'"], rows["feature 'margin'"]
+    assert (oos["turns"], oos["bins"], oos["bits"], oos["explained"]) == (8, 2, 1.0, 1.0)
+    assert oos["measured"] == "the gap model's input, binned"
+    assert (margin["turns"], margin["bins"], margin["bits"]) == (4, 1, 0.0)
 
 
 def test_a_signal_with_one_value_tells_nothing() -> None:

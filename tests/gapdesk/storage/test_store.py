@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from gapdesk.errors import StorageError
 from gapdesk.storage.migrate import upgrade
-from gapdesk.storage.models import Base
+from gapdesk.storage.models import Base, GapScoreRow
 from gapdesk.storage.recorder import new_record
 from gapdesk.storage.store import Store, make_engine
 
@@ -38,6 +38,19 @@ def _turn(conversation_id: str = "c1", **fields: object) -> dict:
     )
     record.update(fields)
     return record
+
+
+def test_the_gap_models_features_are_stored_with_its_score(store: Store) -> None:
+    record = _turn()
+    record["gap_score"]["features"] = {"top_confidence": 0.91, "sim_out_of_scope": 0.2}
+    store.apply(record)
+    store.apply(_turn("c2"))  # a score without features (a model from before)
+    with store.session() as session:
+        stored = session.execute(select(GapScoreRow.features).order_by(GapScoreRow.id)).all()
+    assert [row[0] for row in stored] == [
+        {"top_confidence": 0.91, "sim_out_of_scope": 0.2},
+        None,
+    ]
 
 
 def test_migrations_create_every_table_of_the_models(database_url: str) -> None:
