@@ -96,7 +96,8 @@ class Settings:
         "free-text reasons), replaces customer ids (phone numbers, chat ids) by a keyed "
         "pseudonym, deletes older failed sign-ins and removes older conversations from "
         "Rasa's tracker store; it keeps intents, decisions, scores, ratings, label verdicts, "
-        "channels and times, so reports keep their figures. 0: everything is kept forever.",
+        "channels and times, so reports keep their counts (unmet-needs topics need the words). "
+        "0: everything is kept forever.",
     )
     cost_missed_gap: float = _setting(
         10.0,

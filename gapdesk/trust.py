@@ -56,6 +56,10 @@ HELP = (
 )
 _SIGNALS = ("rephrased", "frustration")
 _ASKED = "asked_for_human"
+# Hand-overs that say nothing new of how this customer was served: the scorer failed
+# (an outage would lower everyone's trust), or fallen trust itself decided (it would
+# feed on itself, with the conversation paused and no answer to win it back).
+_NO_VERDICT = frozenset({"scorer_failed", "low_trust"})
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,10 @@ def turn_outcome(
 
 
 def escalation_outcome(reason_codes: Sequence[str]) -> Outcome:
-    """A hand-over: one the customer asked for, or one out of the bot's doubt."""
+    """A hand-over: one the customer asked for, or one out of the bot's doubt; none
+    when the scorer failed or the customer's fallen trust decided it."""
+    if _NO_VERDICT & set(reason_codes):
+        return Outcome()
     if set(reason_codes) <= {_ASKED} and reason_codes:
         return Outcome(bad=HANDOVER_ASKED_BAD)
     return Outcome(bad=HANDOVER_DOUBT_BAD)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from gapdesk.conversation import ConversationStatus
 from gapdesk.ratings import REASON_CODES
+from gapdesk.storage.customers import PSEUDONYM_PREFIX
 from gapdesk.storage.models import (
     AuditEvent,
     ConsoleSession,
@@ -35,7 +36,6 @@ from gapdesk.storage.models import (
 from gapdesk.storage.store import Store
 from gapmodel.decision import read_signals
 
-PSEUDONYM_PREFIX = "anon-"
 TEXTS, IDS, DELETED = "texts removed", "ids pseudonymised", "deleted"
 # Conversations a person must still answer keep their id (the reply goes to it).
 WAITING = (ConversationStatus.ESCALATED, ConversationStatus.AGENT)

@@ -15,6 +15,9 @@ from sqlalchemy.orm import Session
 from gapdesk.storage.models import Customer, as_utc
 from gapdesk.trust import Evidence, Outcome, TrustRule
 
+# How `gapdesk db prune` begins the pseudonym that replaces an old customer id.
+PSEUDONYM_PREFIX = "anon-"
+
 
 def evidence_of(customer: Customer) -> Evidence:
     """A customer row's evidence, as of its last update."""
@@ -62,13 +65,24 @@ def add_outcome(
     elif session.get(Customer, customer_id) is None:
         session.add(Customer(**values))
         session.flush()
-    customer = session.scalars(
-        select(Customer)
-        .where(Customer.id == customer_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    customer = _locked(session, customer_id)
+    if customer is None:  # deleted by `gapdesk db prune` since the insert above
+        session.add(Customer(**values))
+        session.flush()
+        customer = _locked(session, customer_id)
+    if customer is None:  # never lose the record for trust's sake: it is only evidence
+        return
     evidence = rule.add(evidence_of(customer), outcome, now)
     customer.good, customer.bad, customer.updated_at = evidence.good, evidence.bad, evidence.at
     for name, n in counts.items():
         setattr(customer, name, getattr(customer, name) + n)
+
+
+def _locked(session: Session, customer_id: str) -> Customer | None:
+    """The customer's row, locked until the transaction ends (on PostgreSQL)."""
+    return session.scalars(
+        select(Customer)
+        .where(Customer.id == customer_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()

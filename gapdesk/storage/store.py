@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from gapdesk.conversation import ConversationStatus
 from gapdesk.errors import StorageError, TransientStorageError
-from gapdesk.storage.customers import add_outcome, evidence_of
+from gapdesk.storage.customers import PSEUDONYM_PREFIX, add_outcome, evidence_of
 from gapdesk.storage.models import (
     Conversation,
     Customer,
@@ -277,8 +277,14 @@ class Store:
                 .order_by(Feedback.id)
             ).all()
             customer = session.get(Customer, conversation_id)
-            trust = self.trust_rule.trust(
-                evidence_of(customer) if customer else None, datetime.now(UTC)
+            # A pseudonymised conversation (gapdesk db prune) has no customer row to read:
+            # no trust is shown rather than a new customer's.
+            trust = (
+                None
+                if customer is None and conversation_id.startswith(PSEUDONYM_PREFIX)
+                else self.trust_rule.trust(
+                    evidence_of(customer) if customer else None, datetime.now(UTC)
+                )
             )
             return {
                 "id": conversation.id,

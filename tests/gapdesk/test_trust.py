@@ -67,7 +67,10 @@ def test_outcomes_of_a_bot_turn() -> None:
 def test_outcomes_of_hand_overs_and_ratings() -> None:
     assert escalation_outcome(["asked_for_human"]) == Outcome(bad=1.0)
     assert escalation_outcome(["high_gap", "low_confidence"]) == Outcome(bad=2.0)
-    assert escalation_outcome(["scorer_failed"]) == Outcome(bad=2.0)
+    # No verdict on the service: the scorer failed, or fallen trust itself decided
+    # (it would feed on itself, with the conversation paused).
+    assert escalation_outcome(["scorer_failed"]) == Outcome()
+    assert escalation_outcome(["high_gap", "low_trust"]) == Outcome()
     assert escalation_outcome([]) == Outcome(bad=2.0)
     assert rating_outcome("answer", "down") == Outcome(bad=2.0)
     assert rating_outcome("answer", "up") == Outcome(good=1.0)

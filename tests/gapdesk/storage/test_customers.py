@@ -89,3 +89,23 @@ def test_the_conversation_shows_the_customers_trust_and_each_turns(store: Store)
     assert conversation is not None
     assert conversation["trust"] == pytest.approx(5 / 6, abs=1e-4)  # good 1: 5 / 6
     assert conversation["turns"][0]["trust"] == 0.8
+
+
+def test_a_pseudonymised_conversation_shows_no_trust(store: Store) -> None:
+    """`gapdesk db prune` renames old conversations; the customer row keeps the real id
+    (or is gone), so a new customer's trust would be a wrong figure to show."""
+    store.apply(_turn("anon-3f2a", datetime.now(UTC), "answer", 0.9))
+    with store.session() as session:
+        session.delete(session.get(Customer, "anon-3f2a"))
+    conversation = store.conversation("anon-3f2a")
+    assert conversation is not None and conversation["trust"] is None
+
+
+def test_hand_overs_that_say_nothing_of_the_service_leave_trust_alone(store: Store) -> None:
+    when = datetime.now(UTC)
+    for n, reasons in enumerate((["scorer_failed"], ["high_gap", "low_trust"])):
+        customer = f"tg-quiet-{n}"
+        store.apply(new_record("escalation", customer, channel="telegram",
+                               created_at=when.isoformat(), reason_codes=reasons))  # fmt: skip
+        found = _customer(store, customer)
+        assert found is None or (found.good, found.bad) == (0.0, 0.0)
