@@ -10,11 +10,10 @@ them; ``needs draft --topic N`` writes topic N as a Rasa NLU draft under
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gapdesk.cli.report import since_moment, until_moment
+from gapdesk.cli.report import period_arguments, period_of
 from gapdesk.engine.project import Project
 from gapdesk.settings import Settings
 
@@ -34,7 +33,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     actions = needs.add_subparsers(dest="needs_command", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="print the period's topics, numbered")
-    _period_arguments(listing)
+    period_arguments(listing)
     listing.set_defaults(handler=_cmd_list)
     draft = actions.add_parser(
         "draft",
@@ -45,7 +44,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
             "the file, rename the intent, add it to the domain and move it into data/nlu/."
         ),
     )
-    _period_arguments(draft)
+    period_arguments(draft)
     draft.add_argument("--topic", type=int, required=True, metavar="N", help="topic number")
     draft.add_argument(
         "--out",
@@ -58,40 +57,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     draft.set_defaults(handler=_cmd_draft)
 
 
-def _period_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--since",
-        type=since_moment,
-        default="7d",
-        metavar="WHEN",
-        help="start of the period: 7d or 24h (that long before now), or an ISO date or "
-        "date-time (default: 7d)",
-    )
-    parser.add_argument(
-        "--until",
-        type=until_moment,
-        default=None,
-        metavar="DATE",
-        help="end of the period: an ISO date (that whole day included) or date-time "
-        "(excluded) (default: now)",
-    )
-    parser.add_argument(
-        "--channel", default=None, metavar="NAME", help="only conversations on this channel"
-    )
-
-
 def _topics(args: argparse.Namespace, settings: Settings) -> NeedTopics:
     # pandas, scikit-learn, SQLAlchemy: only when the command runs
     from gapdesk.reports.frames import load_frames
     from gapdesk.reports.outcomes import annotate_turns
     from gapdesk.reports.unmet_needs import find_need_topics
     from gapdesk.storage.store import make_engine
-    from gapmodel.errors import ConfigurationError
 
-    since: datetime = args.since
-    until: datetime = args.until or datetime.now(UTC)
-    if since >= until:
-        raise ConfigurationError(f"the period is empty: --since {since} is not before {until}")
+    since, until = period_of(args)
     engine = make_engine(settings.database_url)
     try:
         frames = load_frames(engine, since, until, channel=args.channel or None)

@@ -24,7 +24,16 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
             "Times are UTC; docs/reports.md defines every figure."
         ),
     )
+    period_arguments(report)
     report.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="folder for the two files"
+    )
+    report.set_defaults(handler=_cmd_report)
+
+
+def period_arguments(parser: argparse.ArgumentParser) -> None:
+    """--since, --until and --channel: the traffic a report (or its unmet needs) reads."""
+    parser.add_argument(
         "--since",
         type=since_moment,
         default="7d",
@@ -32,7 +41,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="start of the period: 7d or 24h (that long before now), or an ISO date or "
         "date-time (default: 7d)",
     )
-    report.add_argument(
+    parser.add_argument(
         "--until",
         type=until_moment,
         default=None,
@@ -40,17 +49,24 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="end of the period: an ISO date (that whole day included) or date-time "
         "(excluded) (default: now)",
     )
-    report.add_argument(
+    parser.add_argument(
         "--channel",
         default=None,
         metavar="NAME",
         help="only the conversations on this channel (socketio, telegram, rest, ...) "
         "(default: every channel)",
     )
-    report.add_argument(
-        "--out", type=Path, required=True, metavar="DIR", help="folder for the two files"
-    )
-    report.set_defaults(handler=_cmd_report)
+
+
+def period_of(args: argparse.Namespace) -> tuple[datetime, datetime]:
+    """The parsed period (until: now by default); an empty one is an error."""
+    from gapmodel.errors import ConfigurationError
+
+    since: datetime = args.since
+    until: datetime = args.until or datetime.now(UTC)
+    if since >= until:
+        raise ConfigurationError(f"the period is empty: --since {since} is not before {until}")
+    return since, until
 
 
 def since_moment(text: str, now: datetime | None = None) -> datetime:
@@ -86,12 +102,8 @@ def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     # pandas, matplotlib, SQLAlchemy: only when a report is made
     from gapdesk.reports.build import build_report, write_report_files
     from gapdesk.storage.store import make_engine
-    from gapmodel.errors import ConfigurationError
 
-    since: datetime = args.since
-    until: datetime = args.until or datetime.now(UTC)
-    if since >= until:
-        raise ConfigurationError(f"the period is empty: --since {since} is not before {until}")
+    since, until = period_of(args)
     engine = make_engine(settings.database_url)
     try:
         report = build_report(engine, since, until, channel=args.channel or None)
