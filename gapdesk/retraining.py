@@ -18,14 +18,12 @@ version serving and is in the audit log.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import math
-import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +41,7 @@ from gapdesk.labels import (
     training_examples,
     write_lessons,
 )
+from gapdesk.locks import run_lock
 from gapdesk.registry import Registry, Version
 from gapdesk.settings import Settings
 from gapdesk.signals import (
@@ -76,29 +75,15 @@ class Outcome:
     judgement: dict[str, Any] = field(default_factory=dict)
 
 
-@contextmanager
-def retrain_lock(path: Path, wait: bool = False) -> Iterator[None]:
+def retrain_lock(path: Path, wait: bool = False) -> AbstractContextManager[None]:
     """Hold the retrain lock (released when the process ends, even if it is killed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+", encoding="utf-8") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError as exc:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise RetrainBusyError(
-                f"another gapdesk retrain is running ({holder}); try later, or pass --wait"
-            ) from exc
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {datetime.now().isoformat(timespec='seconds')}")
-        handle.flush()
-        try:
-            yield
-        finally:
-            handle.seek(0)
-            handle.truncate()
-            fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def busy(holder: str) -> RetrainBusyError:
+        return RetrainBusyError(
+            f"another gapdesk retrain is running ({holder}); try later, or pass --wait"
+        )
+
+    return run_lock(path, busy, wait)
 
 
 def split_held_out(

@@ -35,7 +35,6 @@ PostgreSQL, an advisory lock that also holds between hosts sharing the database.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import hmac
 import logging
@@ -43,7 +42,7 @@ import os
 import secrets
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,6 +50,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from gapdesk.errors import StorageError
+from gapdesk.locks import run_lock
 from gapdesk.storage import anonymise, pseudonyms, trackers
 from gapdesk.storage.models import AuditEvent
 from gapdesk.storage.store import Store
@@ -253,29 +253,15 @@ def _key(path: Path) -> bytes:
 # -- one run at a time --------------------------------------------------------------------
 
 
-@contextmanager
-def prune_lock(path: Path) -> Iterator[None]:
+def prune_lock(path: Path) -> AbstractContextManager[None]:
     """Hold the prune lock file (released when the process ends, even if killed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+", encoding="utf-8") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise PruneBusyError(
-                f"another gapdesk db prune is running ({holder}); nothing was changed"
-            ) from exc
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {datetime.now().isoformat(timespec='seconds')}")
-        handle.flush()
-        try:
-            yield
-        finally:
-            handle.seek(0)
-            handle.truncate()
-            fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def busy(holder: str) -> PruneBusyError:
+        return PruneBusyError(
+            f"another gapdesk db prune is running ({holder}); nothing was changed"
+        )
+
+    return run_lock(path, busy)
 
 
 @contextmanager
