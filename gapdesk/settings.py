@@ -227,6 +227,24 @@ class Settings:
         "Slack channel id where the bot answers every message, not only mentions; agents' "
         "replies then go there too. Empty: direct messages and mentions only.",
     )
+    facebook_verify: str = _setting(
+        "",
+        "Verify token you choose and enter with the callback URL in your Meta app's "
+        "Messenger webhook settings. With GAPDESK_FACEBOOK_SECRET and "
+        "GAPDESK_FACEBOOK_PAGE_ACCESS_TOKEN it connects Facebook Messenger; empty: no "
+        "Messenger.",
+    )
+    facebook_secret: str = _setting(
+        "",
+        "Your Meta app's secret; posts it did not sign (X-Hub-Signature-256) are refused.",
+    )
+    facebook_page_access_token: str = _setting(
+        "", "Access token of the Facebook page the bot answers for (sends the replies)."
+    )
+    facebook_api_url: str = _setting(
+        "https://graph.facebook.com",
+        "Graph API server the replies are sent to (a test stand-in, or Meta's).",
+    )
     console_url: str = _setting(
         "http://127.0.0.1:8000",
         "Base URL of the console (the agents' web app and the customers' widget page).",

@@ -1,9 +1,9 @@
 """The channels Rasa serves: the credentials file it is started with.
 
 ``bot/credentials.yml`` holds the channels every gapdesk bot has (REST, socket.io,
-callback). A messaging channel (Telegram, Twilio, Slack) is added only when its
-``GAPDESK_*`` settings are set, so an unconfigured one never calls its provider.
-The classes named here live in ``bot/channels.py``.
+callback). A messaging channel (Telegram, Twilio, Slack, Facebook Messenger) is added
+only when its ``GAPDESK_*`` settings are set, so an unconfigured one never calls its
+provider. The classes named here live in ``bot/channels.py`` and ``bot/facebook.py``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from gapmodel.errors import ConfigurationError
 
 CREDENTIALS = Path("bot/credentials.yml")
 TELEGRAM = "bot.channels.VerifiedTelegramInput"
+FACEBOOK = "bot.facebook.VerifiedFacebookInput"
 # Messaging channels: their section of Rasa's credentials, as {credential: setting}.
 MESSAGING_CHANNELS: dict[str, dict[str, str]] = {
     TELEGRAM: {
@@ -38,9 +39,20 @@ MESSAGING_CHANNELS: dict[str, dict[str, str]] = {
         "slack_signing_secret": "slack_signing_secret",
         "slack_channel": "slack_channel",
     },
+    FACEBOOK: {  # Rasa's credential names
+        "verify": "facebook_verify",
+        "secret": "facebook_secret",
+        "page-access-token": "facebook_page_access_token",
+        "api_url": "facebook_api_url",
+    },
 }
 # Settings that do not turn a channel on: they have a default, or may stay empty.
-OPTIONAL_SETTINGS = {"telegram_secret_token", "telegram_api_url", "slack_channel"}
+OPTIONAL_SETTINGS = {
+    "telegram_secret_token",
+    "telegram_api_url",
+    "slack_channel",
+    "facebook_api_url",
+}
 
 
 def rasa_credentials(settings: Settings, base: Path = CREDENTIALS) -> dict[str, Any]:
