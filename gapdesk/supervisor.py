@@ -1,8 +1,9 @@
-"""``gapdesk up``: start the Rasa server, the action server and the console; stop them
-together.
+"""``gapdesk up``: start the Rasa server, the action server and the console, restart
+the one that dies, stop them together.
 
 Used by ``make run`` and by the end-to-end tests, so that what the tests start is
-what users start.
+what users start. How processes are started, stopped and restarted is
+:mod:`gapdesk.supervision`.
 """
 
 from __future__ import annotations
@@ -11,17 +12,13 @@ import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
-
-import httpx
 
 from gapdesk.engine import rasa as rasa_engine
 from gapdesk.engine.channels import TELEGRAM, rasa_credentials, write_rasa_credentials
@@ -31,6 +28,7 @@ from gapdesk.errors import EngineError
 from gapdesk.models_dir import current_models
 from gapdesk.policy import intent_overrides
 from gapdesk.settings import Settings
+from gapdesk.supervision import Service, Supervisor, exit_status, running
 from gapmodel.errors import ConfigurationError, GapdeskError
 
 if TYPE_CHECKING:
@@ -39,48 +37,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class Service:
-    name: str
-    command: list[str]
-    health_url: str
-    env: dict[str, str]
-    log_path: Path | None = None
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        if self.log_path is None:
-            self.process = subprocess.Popen(self.command, env=self.env)
-            return
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as output:  # the child keeps its own handle
-            self.process = subprocess.Popen(
-                self.command, env=self.env, stdout=output, stderr=subprocess.STDOUT
-            )
-
-    def wait_healthy(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise EngineError(f"{self.name} exited with code {self.process.returncode}")
-            try:
-                if httpx.get(self.health_url, timeout=2).status_code < 500:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise EngineError(f"{self.name} did not become ready within {timeout:.0f} s")
-
-    def stop(self, timeout: float = 15.0) -> None:
-        """Stop the process; safe to call twice."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+# The services, by the name `gapdesk up --service` takes.
+ACTIONS, RASA, CONSOLE = "action server", "Rasa server", "console"
+SERVICE_NAMES = {"actions": ACTIONS, "rasa": RASA, "console": CONSOLE}
 
 
 def free_ports(count: int) -> list[int]:
@@ -172,12 +131,13 @@ def build_services(
 
     make_sqlite_folder(settings.tracker_store_url)  # Rasa's own SQLite file
     actions = Service(
-        "action server",
+        ACTIONS,
         [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
          "--port", str(settings.action_server_port)],
         f"{actions_url}/health",
         env,
         log_dir / "actions.log" if log_dir else None,
+        address=("127.0.0.1", settings.action_server_port),
     )  # fmt: skip
     rasa_env = {
         **rasa_engine.rasa_env(),
@@ -193,8 +153,9 @@ def build_services(
         rasa_env["GAPDESK_TELEGRAM_SECRET_TOKEN"] = telegram_secret_token(
             settings.telegram_secret_token, settings.var_path
         )
+    rasa_host = urlsplit(settings.rasa_url).hostname or "127.0.0.1"
     rasa = Service(
-        "Rasa server",
+        RASA,
         rasa_engine.rasa_command(
             [
                 "run", "--enable-api",
@@ -202,7 +163,7 @@ def build_services(
                 "--endpoints", "bot/endpoints.yml",
                 "--credentials", str(write_rasa_credentials(credentials, settings.var_path)),
                 "--port", str(_port(settings.rasa_url)),
-                "--interface", urlsplit(settings.rasa_url).hostname or "127.0.0.1",
+                "--interface", rasa_host,
                 # the widget page is served by the console: its origin may call Rasa
                 "--cors", _origin(settings.console_url),
             ],
@@ -211,16 +172,19 @@ def build_services(
         settings.rasa_url + "/",
         rasa_env,
         log_dir / "rasa.log" if log_dir else None,
+        address=(rasa_host, _port(settings.rasa_url)),
     )  # fmt: skip
     services = [actions, rasa]
     if console:
+        console_address = urlsplit(settings.console_url)  # as console/__main__.py binds
         services.append(
             Service(
-                "console",
+                CONSOLE,
                 [sys.executable, "-m", "console"],
                 settings.console_url.rstrip("/") + "/health",
                 env,
                 log_dir / "console.log" if log_dir else None,
+                address=(console_address.hostname or "127.0.0.1", console_address.port or 8000),
             )
         )
     return services
@@ -229,25 +193,6 @@ def build_services(
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
-
-
-@contextmanager
-def running(services: list[Service], timeout: float = 180.0) -> Iterator[list[Service]]:
-    """Start every service, wait until each answers, and stop them all on exit."""
-    try:
-        for service in services:
-            service.start()
-        for service in services:
-            service.wait_healthy(timeout)
-        yield services
-    finally:
-        # A second Ctrl-C must not interrupt the stopping and leave a server behind.
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            for service in reversed(services):
-                service.stop()
-        finally:
-            signal.signal(signal.SIGINT, previous)
 
 
 def _first_admin_hint(settings: Settings) -> str:
@@ -264,10 +209,6 @@ def _first_admin_hint(settings: Settings) -> str:
         "  no console account yet: create the first admin with\n"
         "    .venv/bin/gapdesk users create --role admin --name 'Your Name' yourname\n"
     )
-
-
-def _stop_signal(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 def follow_models(settings: Settings) -> RasaModelFollower:
@@ -289,46 +230,103 @@ def follow_models(settings: Settings) -> RasaModelFollower:
 
 
 def up(settings: Settings) -> int:
-    """Run in the foreground until Ctrl-C or a service dies."""
-    services = build_services(settings)
-    # Ctrl-C and `kill` both stop everything cleanly (set explicitly: a process started
-    # in the background by a script inherits an ignored SIGINT).
-    signal.signal(signal.SIGINT, _stop_signal)
-    signal.signal(signal.SIGTERM, _stop_signal)
-    follower = follow_models(settings)
+    """Run every service in the foreground until Ctrl-C or ``kill``, restarting one that
+    dies."""
+    return _run(settings, build_services(settings), supervise=True)
+
+
+def up_one(settings: Settings, service: str) -> int:
+    """Run only ``service`` (a key of :data:`SERVICE_NAMES`) until it is stopped (0) or
+    dies (1), for a supervisor of its own to restart it: systemd (deploy/systemd/)."""
+    name = SERVICE_NAMES[service]
+    services = [s for s in build_services(settings) if s.name == name]
+    return _run(settings, services, supervise=False)
+
+
+def _run(settings: Settings, services: list[Service], supervise: bool) -> int:
+    """Start ``services``, serve until stopped, stop them; the exit code."""
+    follower = follow_models(settings) if any(s.name == RASA for s in services) else None
+    stopping = threading.Event()
+    # While starting, a stop interrupts the wait for the services (set explicitly: a
+    # process started in the background by a script inherits an ignored SIGINT).
+    _on_stop_signals(_interrupt)
     try:
         with running(services):
-            if settings.model_poll_seconds > 0:
-                follower.start()
-            return _serve(settings, services, follower)
+            # From here the loop stops between its steps, never half-way through a restart.
+            _on_stop_signals(lambda signum, frame: stopping.set())
+            code = _serve(settings, services, follower, stopping, supervise)
     except KeyboardInterrupt:
-        print("\nstopped gapdesk.", flush=True)
+        code = 0
+    print("\nstopped gapdesk.", flush=True)
+    return code
+
+
+def _on_stop_signals(handler: Callable[[int, FrameType | None], None]) -> None:
+    # SIGHUP too: services in groups of their own no longer get the terminal's hangup.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, handler)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _serve(
+    settings: Settings,
+    services: list[Service],
+    follower: RasaModelFollower | None,
+    stopping: threading.Event,
+    supervise: bool,
+) -> int:
+    """Serve until ``stopping`` is set; the follower stops before the services do (no
+    model load sent to a stopping Rasa)."""
+    if follower is not None and settings.model_poll_seconds > 0:
+        follower.start()
+    try:
+        if not supervise:
+            return _until_one_dies(services, stopping)
+        print(_banner(settings), flush=True)
+        before_restart = _serve_followed_model(follower) if follower else None
+        Supervisor(services, before_restart=before_restart).run(stopping)
         return 0
     finally:
-        follower.stop()
+        if follower is not None:
+            follower.stop()
 
 
-def _serve(settings: Settings, services: list[Service], follower: RasaModelFollower) -> int:
-    """Say where everything listens, then wait until Ctrl-C or a service dies; the
-    follower stops before the services do (no model load sent to a stopping Rasa)."""
-    try:
-        print(
-            "\ngapdesk is running:\n"
-            f"  Rasa server     {settings.rasa_url}  (socket.io: /socket.io; REST: "
-            "/webhooks/rest/webhook, with the token of GAPDESK_WEBHOOK_TOKEN or "
-            "var/webhook_token)\n"
-            f"  action server   http://127.0.0.1:{settings.action_server_port}\n"
-            f"  web widget      {settings.console_url}/  (a demonstration page with the chat)\n"
-            f"  console         {settings.console_url}/queue  (agents and supervisors)\n"
-            "  chat in a terminal: .venv/bin/gapdesk chat\n"
-            f"{_first_admin_hint(settings)}"
-            "Press Ctrl-C to stop.\n",
-            flush=True,
-        )
-        while all(s.process and s.process.poll() is None for s in services):
-            time.sleep(1)
-        dead = [s.name for s in services if s.process and s.process.poll() is not None]
-        logger.error("%s stopped unexpectedly; stopping everything", ", ".join(dead))
-        return 1
-    finally:
-        follower.stop()
+def _until_one_dies(services: list[Service], stopping: threading.Event) -> int:
+    """0 when ``stopping`` is set, 1 as soon as a service has died."""
+    while not stopping.wait(1.0):
+        for service in services:
+            if service.process is not None and service.process.poll() is not None:
+                status = exit_status(service.process.returncode)
+                logger.error("%s died (%s); stopping", service.name, status)
+                return 1
+    return 0
+
+
+def _serve_followed_model(follower: RasaModelFollower) -> Callable[[Service], None]:
+    """A restarted Rasa loads the model it served before, which the follower knows;
+    otherwise it would come back with the model ``gapdesk up`` started with, and the
+    follower, believing it already serves the current one, would not correct it."""
+
+    def before_restart(service: Service) -> None:
+        if service.name == RASA and follower.path is not None:
+            service.command[service.command.index("--model") + 1] = str(follower.path)
+
+    return before_restart
+
+
+def _banner(settings: Settings) -> str:
+    return (
+        "\ngapdesk is running:\n"
+        f"  Rasa server     {settings.rasa_url}  (socket.io: /socket.io; REST: "
+        "/webhooks/rest/webhook, with the token of GAPDESK_WEBHOOK_TOKEN or "
+        "var/webhook_token)\n"
+        f"  action server   http://127.0.0.1:{settings.action_server_port}\n"
+        f"  web widget      {settings.console_url}/  (a demonstration page with the chat)\n"
+        f"  console         {settings.console_url}/queue  (agents and supervisors)\n"
+        "  chat in a terminal: .venv/bin/gapdesk chat\n"
+        f"{_first_admin_hint(settings)}"
+        "A service that dies is restarted. Press Ctrl-C to stop.\n"
+    )

@@ -25,6 +25,7 @@ from gapdesk.models_dir import current_models
 from gapdesk.settings import Settings
 from gapdesk.storage.migrate import upgrade
 from gapdesk.storage.store import Store, make_engine
+from gapdesk.supervision import Supervisor
 from gapdesk.supervisor import Service, build_services, free_ports, running
 from tests.services import leave_out
 
@@ -41,8 +42,11 @@ class RunningBot:
     services: list[Service]
     log_dir: Path
     context: Any
+    supervisor: Supervisor | None = None  # restarts a service that dies (supervised=True)
 
     def stop(self) -> None:
+        if self.supervisor is not None:  # no restart while the services stop
+            self.supervisor.stop()
         self.context.__exit__(None, None, None)
 
     def say(self, conversation_id: str, text: str) -> list[dict[str, Any]]:
@@ -101,11 +105,15 @@ def start_bot(
 ) -> Iterator[BotFactory]:
     """Start a bot with the given setting overrides; everything stops at session end.
 
-    ``prepare_database=False`` leaves the database alone (for an unreachable one).
+    ``prepare_database=False`` leaves the database alone (for an unreachable one);
+    ``supervised=True`` restarts a service that dies, as ``gapdesk up`` does, on a
+    background thread until the bot stops.
     """
     bots: list[RunningBot] = []
 
-    def start(prepare_database: bool = True, **overrides: Any) -> RunningBot:
+    def start(
+        prepare_database: bool = True, supervised: bool = False, **overrides: Any
+    ) -> RunningBot:
         work = tmp_path_factory.mktemp("bot")
         rasa_port, actions_port, console_port = free_ports(3)
         settings = Settings(
@@ -131,8 +139,11 @@ def start_bot(
             services,
             work / "logs",
             context,
+            Supervisor(services) if supervised else None,
         )
         bots.append(bot)
+        if bot.supervisor is not None:
+            bot.supervisor.start()
         return bot
 
     yield start

@@ -1,18 +1,38 @@
-"""Unit tests of gapdesk.supervisor: the lock store settings handed to Rasa."""
+"""Unit tests of gapdesk.supervisor and gapdesk.supervision: the lock store settings
+handed to Rasa; stopping, restarting and port checks with small real processes."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
+import sys
+import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import yaml
 
-from gapdesk.supervisor import lock_store_env
+from gapdesk import supervision
+from gapdesk.errors import EngineError
+from gapdesk.supervision import (
+    Backoff,
+    Service,
+    Supervisor,
+    check_ports,
+    group_members,
+    port_holder,
+    port_in_use,
+    running,
+)
+from gapdesk.supervisor import RASA, _serve_followed_model, free_ports, lock_store_env
 from gapmodel.errors import ConfigurationError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,3 +150,224 @@ def test_rasa_reads_the_credentials_and_locks_in_redis(
     results = json.loads(completed.stdout.strip().splitlines()[-1])
     assert results["no_password"] == "ok"
     assert "without any password configured" in results["password"]
+
+
+# -- processes --------------------------------------------------------------------------
+
+# A small HTTP server, as a Sanic worker is: it holds the port and answers health checks.
+SERVER = """
+import http.server, signal, sys
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+if sys.argv[2] == "ignore-sigterm":
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"""
+# A service's main process that forks the server and waits, as Sanic's manager does.
+MAIN = """
+import subprocess, sys, time
+subprocess.Popen([sys.executable, "-c", *sys.argv[1:]])
+time.sleep(3600)
+"""
+
+
+def _web_service(tmp_path: Path, server_mode: str = "plain") -> Service:
+    [port] = free_ports(1)
+    return Service(
+        "web",
+        [sys.executable, "-c", MAIN, SERVER, str(port), server_mode],
+        f"http://127.0.0.1:{port}/",
+        dict(os.environ),
+        tmp_path / "web.log",
+        address=("127.0.0.1", port),
+    )
+
+
+def _server_pid(service: Service) -> int:
+    """The grandchild: the process of the service's group that is not its main one."""
+    assert service.process is not None
+    [server] = [pid for pid in group_members(service.process.pid) if pid != service.process.pid]
+    return server
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie (an orphan's zombie waits for init, which may never reap it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def _wait_for(condition: Callable[[], bool], step: Callable[[], Any], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        step()
+
+
+def test_stopping_a_service_ends_its_grandchild_and_frees_the_port(tmp_path: Path) -> None:
+    service = _web_service(tmp_path)
+    assert service.address is not None
+    with running([service], timeout=30):
+        server = _server_pid(service)
+        assert port_in_use(*service.address)
+    assert not _alive(server)
+    assert not port_in_use(*service.address)
+
+
+def test_a_group_that_ignores_sigterm_is_killed_after_the_timeout(tmp_path: Path) -> None:
+    service = _web_service(tmp_path, "ignore-sigterm")
+    assert service.address is not None
+    with running([service], timeout=30):
+        server = _server_pid(service)
+        started = time.monotonic()
+        service.stop(timeout=0.5)
+        assert time.monotonic() - started >= 0.5  # SIGTERM first, SIGKILL only then
+        assert not _alive(server)
+        assert not port_in_use(*service.address)
+
+
+def _kill_and_see_it_restarted(supervisor: Supervisor, service: Service) -> float:
+    """SIGKILL the service's main process, as from outside; the seconds until the
+    supervisor started it again. The orphaned server must be gone by then."""
+    state = supervisor.state(service.name)
+    assert service.process is not None
+    killed, orphan, restarts = service.process.pid, _server_pid(service), state.restarts
+    os.kill(killed, signal.SIGKILL)  # the orphan keeps holding the port
+    died = time.monotonic()
+    _wait_for(lambda: state.restarts > restarts, supervisor.check, timeout=10)
+    waited = time.monotonic() - died
+    assert not _alive(orphan)
+    assert service.process.pid != killed
+    _wait_for(lambda: state.healthy_since is not None, supervisor.check, timeout=30)
+    return waited
+
+
+def test_a_killed_service_is_restarted_with_growing_delays_and_its_orphan_ended(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = _web_service(tmp_path)
+    backoff = Backoff(first=0.2, cap=0.4, reset_after=60)
+    with running([service], timeout=30):
+        supervisor = Supervisor([service], backoff, poll_seconds=0.02, stop_timeout=2)
+        waits = [_kill_and_see_it_restarted(supervisor, service) for _ in range(3)]
+        assert supervisor.state("web").restarts == 3
+    assert all(waited >= delay for waited, delay in zip(waits, (0.2, 0.4, 0.4), strict=True))
+    deaths = [r for r in caplog.records if getattr(r, "service", None) == "web"]
+    assert [r.delay for r in deaths] == [0.2, 0.4, 0.4]  # type: ignore[attr-defined]
+    assert "web died (signal SIGKILL)" in deaths[0].getMessage()
+    assert "restarts so far: 2" in deaths[-1].getMessage()
+
+
+@pytest.fixture
+def crashing_service(tmp_path: Path) -> Iterator[Service]:
+    """A service whose every start dies at once, with exit code 3."""
+    [port] = free_ports(1)
+    service = Service(
+        "crasher",
+        [sys.executable, "-c", "import sys; sys.exit(3)"],
+        f"http://127.0.0.1:{port}/",
+        dict(os.environ),
+        tmp_path / "crasher.log",
+    )
+    service.start()
+    yield service
+    service.stop(timeout=1)
+
+
+def test_a_service_that_keeps_dying_is_retried_with_capped_delays(
+    crashing_service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    supervisor = Supervisor(
+        [crashing_service], Backoff(first=0.01, cap=0.04, reset_after=60), poll_seconds=0.005
+    )
+    supervisor.start()
+    try:
+        _wait_for(lambda: supervisor.state("crasher").restarts >= 6, lambda: time.sleep(0.01), 30)
+    finally:
+        supervisor.stop()
+    deaths = [r for r in caplog.records if getattr(r, "service", None) == "crasher"]
+    assert [r.delay for r in deaths[:6]] == [0.01, 0.02, 0.04, 0.04, 0.04, 0.04]  # type: ignore[attr-defined]
+    assert "crasher died (exit code 3)" in deaths[0].getMessage()
+    assert "restarts so far: 5" in deaths[5].getMessage()
+
+
+def test_the_delay_starts_again_after_a_healthy_while() -> None:
+    backoff = Backoff(first=1, cap=60, reset_after=120)
+    assert backoff.next(0, healthy_for=0) == 1
+    assert backoff.next(8, healthy_for=5) == 16
+    assert backoff.next(32, healthy_for=5) == 60
+    assert backoff.next(60, healthy_for=120) == 1
+
+
+def test_a_restarted_rasa_serves_the_model_the_follower_last_served() -> None:
+    follower = SimpleNamespace(path=Path("bot-promoted.tar.gz"))
+    rasa = Service(RASA, ["rasa", "run", "--model", "bot-first.tar.gz", "--port", "5005"], "", {})
+    other = Service("action server", ["rasa_sdk", "--model", "kept"], "", {})
+    before_restart = _serve_followed_model(follower)  # type: ignore[arg-type]
+    before_restart(rasa)
+    before_restart(other)
+    assert rasa.command == ["rasa", "run", "--model", "bot-promoted.tar.gz", "--port", "5005"]
+    assert other.command == ["rasa_sdk", "--model", "kept"]
+
+
+# -- ports ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def held_port(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """A port that another process listens on."""
+    [port] = free_ports(1)
+    holder = subprocess.Popen([sys.executable, "-c", SERVER, str(port), "plain"])
+    try:
+        _wait_for(lambda: port_in_use("127.0.0.1", port), lambda: time.sleep(0.05), 30)
+        yield port, holder
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_the_holder_of_a_port_is_named_with_its_pid_and_command(
+    held_port: tuple[int, subprocess.Popen[bytes]],
+) -> None:
+    port, holder = held_port
+    assert port_holder(port).startswith(f"pid {holder.pid}: {sys.executable} -c ")
+    assert "http.server" in port_holder(port)
+
+
+def test_a_busy_port_stops_the_start_before_any_service_starts(
+    held_port: tuple[int, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    port, holder = held_port
+    service = Service(
+        "action server", [sys.executable, "-c", "pass"], f"http://127.0.0.1:{port}/health",
+        dict(os.environ), address=("127.0.0.1", port),
+    )  # fmt: skip
+    with pytest.raises(EngineError) as raised, running([service], timeout=5):
+        pass
+    assert f"port {port} (action server) is already in use by pid {holder.pid}: " in str(
+        raised.value
+    )
+    assert service.process is None
+
+
+def test_a_holder_whose_sockets_cannot_be_read_is_another_users(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(supervision, "_socket_inodes", lambda pid: set())  # as for root's
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        assert port_holder(port) == f"another user's process (uid {os.getuid()})"
+        with pytest.raises(EngineError, match="another user's process"):
+            check_ports([Service("console", [], "", {}, address=("127.0.0.1", port))])
