@@ -3,7 +3,8 @@
 Rasa takes the secret only as ``--jwt-secret``, and a process's arguments can be read
 by every user of the machine (``ps``), its environment only by the same user. gapdesk
 starts Rasa as ``python -m bot.serve run ...`` with the secret in
-``GAPDESK_RASA_JWT_SECRET``; the argument is added inside the process.
+``GAPDESK_RASA_JWT_SECRET``; the argument is added inside the process. Before Rasa
+starts, every log record it will make is set to be masked (``bot/log_redaction.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ def rasa_argv(arguments: list[str], secret: str) -> list[str]:
 if __name__ == "__main__":
     from rasa.__main__ import main
 
+    from bot import log_redaction
+
+    log_redaction.install()
     secret = os.environ.pop("GAPDESK_RASA_JWT_SECRET", "")
     if not secret:
         sys.exit("bot.serve: GAPDESK_RASA_JWT_SECRET is empty; Rasa's API would be open")

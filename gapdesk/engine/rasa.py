@@ -26,8 +26,35 @@ def rasa_python(root: Path = Path(".")) -> Path:
     return python
 
 
+# Rasa's own loggers print every customer message, its parse and the slots at DEBUG;
+# at INFO python-engineio prints every socket.io packet, messages included. So Rasa's
+# loggers (LOG_LEVEL) never run below INFO, nor libraries' (LOG_LEVEL_LIBRARIES) below
+# WARNING, whatever the environment says. bot/log_redaction.py masks what is left.
+_LOUDEST_LEVELS = {
+    "LOG_LEVEL": ("INFO", logging.INFO),
+    "LOG_LEVEL_LIBRARIES": ("ERROR", logging.WARNING),
+}
+
+
+def quiet_enough(variable: str, value: str | None) -> str:
+    """The level for Rasa's ``variable``: ``value`` if it is one at least as quiet as the
+    loudest allowed, else that loudest one (unset: Rasa's default)."""
+    default, loudest = _LOUDEST_LEVELS[variable]
+    level = logging.getLevelName((value or default).upper())
+    if isinstance(level, int) and level >= loudest:
+        return str(logging.getLevelName(level))
+    logger.warning(
+        "%s=%s is not used for Rasa: louder than %s, it would print what customers write",
+        variable,
+        value,
+        logging.getLevelName(loudest),
+    )
+    return str(logging.getLevelName(loudest))
+
+
 def rasa_env() -> dict[str, str]:
-    """Environment for Rasa subprocesses: quiet TensorFlow, no telemetry, one BLAS thread."""
+    """Environment for Rasa subprocesses: quiet TensorFlow, no telemetry, one BLAS thread,
+    logs that never print every message."""
     env = dict(os.environ)
     env.update(
         {
@@ -37,6 +64,8 @@ def rasa_env() -> dict[str, str]:
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         }
     )
+    for variable in _LOUDEST_LEVELS:
+        env[variable] = quiet_enough(variable, env.get(variable))
     return env
 
 
