@@ -4,7 +4,9 @@ Rasa takes the secret only as ``--jwt-secret``, and a process's arguments can be
 by every user of the machine (``ps``), its environment only by the same user. gapdesk
 starts Rasa as ``python -m bot.serve run ...`` with the secret in
 ``GAPDESK_RASA_JWT_SECRET``; the argument is added inside the process. Before Rasa
-starts, every log record it will make is set to be masked (``bot/log_redaction.py``).
+starts, every log record it will make is set to be masked (``bot/log_redaction.py``),
+and action server responses are validated with a validator built once
+(``bot/action_results.py``).
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ def rasa_argv(arguments: list[str], secret: str) -> list[str]:
 if __name__ == "__main__":
     from rasa.__main__ import main
 
-    from bot import log_redaction
+    from bot import action_results, log_redaction
 
     log_redaction.install()
+    action_results.install()
     secret = os.environ.pop("GAPDESK_RASA_JWT_SECRET", "")
     if not secret:
         sys.exit("bot.serve: GAPDESK_RASA_JWT_SECRET is empty; Rasa's API would be open")
