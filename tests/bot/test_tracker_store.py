@@ -114,8 +114,13 @@ async def main():
     await fallback.save(DialogueStateTracker.from_events(
         "customer-2", [ActionExecuted("action_listen"), user(text)], domain.slots
     ))
+    with store.engine.connect() as connection:
+        synchronous = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+    with sqlite3.connect(database) as connection:
+        journal_mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
     print(json.dumps({
         "store": type(store).__name__,
+        "sqlite": {"journal_mode": journal_mode, "synchronous": synchronous},
         "first": first,
         "stored": stored(),
         "streamed": broker.events[:streamed_before],
@@ -205,3 +210,10 @@ def test_each_save_adds_and_streams_only_the_new_events(saved: dict[str, Any]) -
     assert len(saved["streamed"]) == len(stored)  # the broker got each event once
     assert saved["streamed_first"] == len(first)
     assert saved["retrieved"] == {"latest": "yes", "card_last_four": "4821"}
+
+
+@pytest.mark.rasa_env
+def test_the_embedded_store_writes_ahead_and_syncs_at_checkpoints(saved: dict[str, Any]) -> None:
+    # synchronous=NORMAL (1): a commit survives the process being killed; the disk is
+    # synced at checkpoints, not at each of Rasa's two saves a turn.
+    assert saved["sqlite"] == {"journal_mode": "wal", "synchronous": 1}
