@@ -50,7 +50,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels import required
+from bot.channels import customer_blueprint, required
 
 logger = logging.getLogger(__name__)
 
@@ -240,6 +240,10 @@ class VerifiedFacebookInput(FacebookInput):
         return self._output(answering=False)
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        # Messages go through the customer door every channel shares (the size limit).
+        return customer_blueprint(self._blueprint, on_new_message)
+
+    def _blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         webhook = Blueprint("fb_webhook", __name__)
 
         @webhook.route("/", methods=["GET"])
@@ -267,7 +271,7 @@ class VerifiedFacebookInput(FacebookInput):
                 return response.json({"error": f"missing or wrong {SIGNATURE_HEADER}"}, status=403)
             try:
                 payload = json.loads(request.body)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
                 payload = None
             if not _well_formed(payload):
                 return response.json({"error": "not a Messenger webhook event"}, status=400)

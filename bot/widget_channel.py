@@ -5,8 +5,14 @@ message carry a ``session_id``), so a script could join, write into and receive 
 replies of any conversation, Telegram and WhatsApp ones too, whose ids are a chat id
 or a phone number. Here an id is a random part and its HMAC under the webhook token:
 a ``session_request`` with an id this server did not issue gets a new one (a new
-conversation, never someone else's), and a message with such an id is dropped and
-logged. A widget that kept an older id is given a new one, as after clearing cookies.
+conversation, never someone else's), and a message with such an id is refused. A
+widget that kept an older id is given a new one, as after clearing cookies.
+
+Rasa's handler read ``message`` and ``customData`` without looking at their types: a
+number lost the message in an exception nobody heard of. A malformed ``user_uttered``
+event gets a ``message_refused`` event, ``{"error": what is wrong}``, to the socket that
+sent it (socket.io has no status code), and never reaches the bot. Messages that do go
+through :class:`bot.channels.CustomerMessages`, as every channel's.
 
 Runs inside Rasa (imports ``rasa``), configured in ``bot/credentials.yml``.
 """
@@ -23,11 +29,13 @@ from rasa.core.channels.channel import InputChannel
 from rasa.core.channels.socketio import SocketIOInput
 from sanic import Blueprint
 
-from bot.channels import required
+from bot.channels import customer_blueprint, required
+from bot.payloads import widget_refusal
 
 logger = logging.getLogger(__name__)
 
 NONCE_HEX = 16  # 64 random bits, then 64 bits of HMAC: 32 hex digits, like a uuid4
+REFUSED_EVENT = "message_refused"
 
 
 class SignedSessionSocketIOInput(SocketIOInput):
@@ -59,7 +67,7 @@ class SignedSessionSocketIOInput(SocketIOInput):
         return hmac.compare_digest(self._signature(nonce), signature)
 
     def blueprint(self, on_new_message: Any) -> Blueprint:
-        blueprint = super().blueprint(on_new_message)
+        blueprint = customer_blueprint(super().blueprint, on_new_message)
         # Rasa's handlers are closures inside its blueprint(): wrap them where
         # python-socketio keeps them rather than copy them.
         assert self.sio is not None
@@ -74,8 +82,12 @@ class SignedSessionSocketIOInput(SocketIOInput):
             await start_session(sid, data)
 
         async def handle_message(sid: str, data: Any) -> None:
-            if not isinstance(data, dict) or not self.issued(data.get("session_id")):
-                logger.warning("socket.io: dropped a message whose session id Rasa did not issue")
+            wrong = widget_refusal(data, self.metadata_key)
+            if wrong is None and not self.issued(data.get("session_id")):
+                wrong = "'session_id' must be the id this server confirmed: send session_request"
+            if wrong is not None:
+                logger.warning("socket.io: refused a message: %s", wrong)
+                await self.sio.emit(REFUSED_EVENT, {"error": wrong}, room=sid)
                 return
             await receive(sid, data)
 

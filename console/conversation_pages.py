@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 MAX_REPLY = 2_000
 MAX_IDEAL_ANSWER = 4_000
+MAX_ID = 2**63 - 1  # the largest id an SQL BIGINT (and SQLite's INTEGER) holds
 
 NOTICES = {
     "claimed": "You own this conversation now: the bot stays silent until you hand it back.",
@@ -213,7 +214,11 @@ async def label(request: Request, user: ConsoleUser) -> Response:
     is_gap = {"yes": True, "no": False}.get(str(form.get("is_gap") or ""))
     correct_intent = str(form.get("correct_intent") or "")
     known = set(_knowledge_base(request).answers) | {OUT_OF_SCOPE, ""}
-    conversation_id = await run_in_threadpool(casework.conversation_of_turn, store, turn_id)
+    conversation_id = (
+        await run_in_threadpool(casework.conversation_of_turn, store, turn_id)
+        if turn_id <= MAX_ID
+        else None  # no row has it, and the database would fail on it (a 500)
+    )
     if conversation_id is None or not await _allowed(request, user, conversation_id):
         return render(request, "error.html", {"message": "No such turn."}, 404)
     if is_gap is None or correct_intent not in known:

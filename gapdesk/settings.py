@@ -173,6 +173,13 @@ class Settings:
         "customers who write to /webhooks/callback/webhook: your own service's URL. "
         "Empty: the callback channel takes messages but has nowhere to reply.",
     )
+    max_message_chars: int = _setting(
+        2000,
+        "Longest customer message the bot reads, in characters, on every channel. A longer "
+        "one is kept in the conversation cut to this length (marked as cut in its "
+        "metadata) and the customer is asked to shorten it (utter_message_too_long); "
+        "at least 1.",
+    )
     telegram_token: str = _setting(
         "",
         "Your Telegram bot's token (from @BotFather). With GAPDESK_TELEGRAM_BOT_NAME and "
@@ -316,6 +323,8 @@ def load_settings(
         raise ConfigurationError(f"{PREFIX}RETENTION_DAYS must not be negative (0: keep forever)")
     if not 0 < settings.retrain_held_out_share < 1:
         raise ConfigurationError(f"{PREFIX}RETRAIN_HELD_OUT_SHARE must be between 0 and 1")
+    if settings.max_message_chars < 1:
+        raise ConfigurationError(f"{PREFIX}MAX_MESSAGE_CHARS must be 1 or more")
     if not settings.lock_store_prefix.isalnum():
         raise ConfigurationError(f"{PREFIX}LOCK_STORE_PREFIX must be letters and digits only")
     for name in ("gap_scoring", "semantic_features"):

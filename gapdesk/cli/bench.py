@@ -26,9 +26,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     benchmark.add_argument("--test", type=Path, nargs="+", metavar="TEST")
     _add_shared_options(benchmark)
     benchmark.set_defaults(handler=_cmd_benchmark, parser=benchmark)
-    benchmarks = benchmark.add_subparsers(dest="benchmark", metavar="{loop,topics}")
+    benchmarks = benchmark.add_subparsers(dest="benchmark", metavar="{loop,topics,fuzz}")
     _register_loop(benchmarks)
     _register_topics(benchmarks)
+    _register_fuzz(benchmarks)
 
     figures = commands.add_parser(
         "figures",
@@ -96,6 +97,20 @@ def _register_topics(benchmarks: argparse._SubParsersAction[argparse.ArgumentPar
     )
     topics.add_argument("--out", type=Path, help="folder for report.json, report.md, topics.png")
     topics.set_defaults(handler=_cmd_topics, parser=topics)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0: {text}")
+    return value
 
 
 def _add_shared_options(parser: argparse.ArgumentParser) -> None:
@@ -179,3 +194,44 @@ def _cmd_figures(args: argparse.Namespace, settings: Settings) -> int:
     print(figures.markdown(report))
     print(f"written: {args.out / 'report.json'}, {args.out / 'report.md'}")
     return 0
+
+
+def _register_fuzz(benchmarks: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    fuzz = benchmarks.add_parser(
+        "fuzz",
+        help="hostile input on every public endpoint: no 5xx, no crash, no silent drop",
+        description="Starts the bot, the action server and the console on loopback with "
+        "every messaging channel configured (a stand-in Telegram API; Twilio's and "
+        "Slack's replies fail offline) and sends --count hostile requests from --seed, the "
+        "endpoints in turn: the REST and callback webhooks, socket.io, Telegram, Twilio "
+        "and Slack (validly signed), the console's sign-in, reply, label and hand-back "
+        "forms. Reports per endpoint the statuses, 5xx, silent drops (a well-formed "
+        "message neither answered nor in Rasa's tracker), malformed requests not refused "
+        "with a reason, unescaped markup, crashed services and the time taken.",
+    )
+    fuzz.add_argument(
+        "--count", type=_positive_int, default=10_000, help="requests (default: %(default)s)"
+    )
+    fuzz.add_argument("--seed", type=int, default=0, help="the inputs' seed (default: %(default)s)")
+    fuzz.add_argument(
+        "--out",
+        type=Path,
+        default=Path("var/benchmark/fuzz"),
+        help="folder for report.json, report.md and the services' logs",
+    )
+    fuzz.set_defaults(handler=_cmd_fuzz, parser=fuzz)
+
+
+def _cmd_fuzz(args: argparse.Namespace, settings: Settings) -> int:
+    from gapdesk.bench import fuzz_run
+
+    report = fuzz_run.run(
+        settings,
+        args.out,
+        args.count,
+        args.seed,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    print(fuzz_run.markdown(report))
+    failed = report["failures"] or report["crashed"]
+    return 1 if failed else 0

@@ -19,6 +19,7 @@ from gapmodel.errors import ConfigurationError
 CREDENTIALS = Path("bot/credentials.yml")
 TELEGRAM = "bot.channels.VerifiedTelegramInput"
 FACEBOOK = "bot.facebook.VerifiedFacebookInput"
+SLACK = "bot.channels.VerifiedSlackInput"
 # Messaging channels: their section of Rasa's credentials, as {credential: setting}.
 MESSAGING_CHANNELS: dict[str, dict[str, str]] = {
     TELEGRAM: {
@@ -34,7 +35,7 @@ MESSAGING_CHANNELS: dict[str, dict[str, str]] = {
         "twilio_number": "twilio_number",
         "webhook_url": "twilio_webhook_url",
     },
-    "slack": {  # Rasa's own channel checks Slack's signatures
+    SLACK: {
         "slack_token": "slack_token",
         "slack_signing_secret": "slack_signing_secret",
         "slack_channel": "slack_channel",

@@ -96,7 +96,7 @@ def test_another_business_requests_are_mostly_clarified_or_escalated(bot: Runnin
     [
         "",
         " ",
-        "x" * 20_000,
+        "x" * 2_000,  # the longest the bot reads (GAPDESK_MAX_MESSAGE_CHARS)
         "<script>alert('hi')</script> my card?",
         "'; DROP TABLE turns; --",
         "\u0000\u0007\u001b[31m card",

@@ -25,6 +25,7 @@ BASE = ROOT / "bot" / "credentials.yml"
 TELEGRAM = "bot.channels.VerifiedTelegramInput"
 TWILIO = "bot.channels.VerifiedTwilioInput"
 FACEBOOK = "bot.facebook.VerifiedFacebookInput"
+SLACK = "bot.channels.VerifiedSlackInput"
 
 TELEGRAM_SETTINGS = {
     "telegram_token": "123456:telegram-secret-token-value",
@@ -58,7 +59,7 @@ def _credentials(**settings: str) -> dict:
 
 def test_without_messaging_settings_rasa_gets_only_the_shipped_channels() -> None:
     assert _credentials() == yaml.safe_load(BASE.read_text(encoding="utf-8"))
-    assert not {TELEGRAM, TWILIO, "slack", FACEBOOK} & set(_credentials())
+    assert not {TELEGRAM, TWILIO, SLACK, FACEBOOK} & set(_credentials())
 
 
 @pytest.mark.parametrize(
@@ -66,7 +67,7 @@ def test_without_messaging_settings_rasa_gets_only_the_shipped_channels() -> Non
     [
         (TELEGRAM_SETTINGS, TELEGRAM),
         (TWILIO_SETTINGS, TWILIO),
-        (SLACK_SETTINGS, "slack"),
+        (SLACK_SETTINGS, SLACK),
         (FACEBOOK_SETTINGS, FACEBOOK),
     ],
 )
@@ -88,7 +89,7 @@ def test_the_sections_name_the_settings_rasa_reads() -> None:
         "api_url": "${GAPDESK_TELEGRAM_API_URL}",
     }
     assert credentials[TWILIO]["webhook_url"] == "${GAPDESK_TWILIO_WEBHOOK_URL}"
-    assert credentials["slack"]["slack_signing_secret"] == "${GAPDESK_SLACK_SIGNING_SECRET}"
+    assert credentials[SLACK]["slack_signing_secret"] == "${GAPDESK_SLACK_SIGNING_SECRET}"
     # Rasa's own credential names; the Graph API URL always has a value (its default).
     assert credentials[FACEBOOK] == {
         "verify": "${GAPDESK_FACEBOOK_VERIFY}",
