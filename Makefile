@@ -23,7 +23,7 @@ echo "gapdesk: CPython $(2) not found. Install it (e.g. 'pyenv install $(2)') or
 endef
 comma := ,
 
-.PHONY: help install browser train run check test bench clean reset
+.PHONY: help install browser balancer train run check test bench clean reset
 OOS := data/datasets/banking77_oos
 BITEXT := data/datasets/bitext_customer_support/bitext_customer_support_4514.csv
 SHOP := var/benchmark/bitext_held_out
@@ -62,17 +62,24 @@ console/node_modules/.installed: console/package-lock.json
 
 install: $(RASA_VENV)/.installed $(VENV)/.installed console/node_modules/.installed
 
-# Browser tests drive Debian's Chromium. Installed when we may (root or password-less
-# sudo); otherwise the browser tests are left out with a one-line reason (CI fails).
+# $(call apt_install,PACKAGE,WHY): Debian's PACKAGE, when we may (root or password-less
+# sudo); otherwise the tests that need it are left out with a one-line reason (CI fails).
+define apt_install
+if [ "$$(id -u)" = 0 ]; then apt_get="apt-get"; \
+elif sudo -n true 2>/dev/null; then apt_get="sudo apt-get"; else apt_get=""; fi; \
+if [ -n "$$apt_get" ]; then echo "installing Debian's $(1) for $(2)"; \
+  $$apt_get install -y --no-install-recommends $(1) >/dev/null 2>&1 || \
+  { $$apt_get update -qq && $$apt_get install -y --no-install-recommends $(1) >/dev/null; } || true; \
+fi
+endef
+
+# Browser tests drive Debian's Chromium.
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
-	  if [ "$$(id -u)" = 0 ]; then apt_get="apt-get"; \
-	  elif sudo -n true 2>/dev/null; then apt_get="sudo apt-get"; else apt_get=""; fi; \
-	  if [ -n "$$apt_get" ]; then echo "installing Debian's chromium for the browser tests"; \
-	    $$apt_get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
-	    { $$apt_get update -qq && $$apt_get install -y --no-install-recommends chromium >/dev/null; } || true; \
-	  fi; \
-	fi
+	@if [ ! -x /usr/bin/chromium ]; then $(call apt_install,chromium,the browser tests); fi
+
+# HAProxy in front of several Rasa instances and action servers (GAPDESK_RASA_INSTANCES).
+balancer:
+	@if [ ! -x /usr/sbin/haproxy ]; then $(call apt_install,haproxy,the scale-out tests); fi
 
 train: install
 	@$(VENV)/bin/gapdesk train
@@ -92,7 +99,7 @@ check: $(VENV)/.installed
 	@$(VENV)/bin/python -m pytest -m "$(UNIT)" --ignore=tests/test_layers.py
 
 # Everything: the gate first, then the tests that need Rasa, the trained bot or a browser.
-test: check train browser
+test: check train browser balancer
 	@$(VENV)/bin/python -m pytest -m "not ($(UNIT))"
 
 bench: train

@@ -49,6 +49,15 @@ class Settings:
         "that several bots can share one Redis.",
     )
     action_server_port: int = _setting(5055, "Port of the rasa-sdk action server.")
+    rasa_instances: int = _setting(
+        1,
+        "Rasa servers `gapdesk up` starts. More than 1: they and the action servers run "
+        "behind HAProxy (GAPDESK_RASA_URL and GAPDESK_ACTION_SERVER_PORT become HAProxy's), "
+        "which needs PostgreSQL for both stores and GAPDESK_LOCK_STORE_URL.",
+    )
+    action_servers: int = _setting(
+        1, "Action servers `gapdesk up` starts (more than 1: behind HAProxy, as above)."
+    )
     models_dir: str = _setting("models", "Folder with trained Rasa and gap models.")
     model_poll_seconds: float = _setting(
         5.0,
@@ -325,6 +334,10 @@ def load_settings(
         raise ConfigurationError(f"{PREFIX}RETRAIN_HELD_OUT_SHARE must be between 0 and 1")
     if settings.max_message_chars < 1:
         raise ConfigurationError(f"{PREFIX}MAX_MESSAGE_CHARS must be 1 or more")
+    if settings.rasa_instances < 1 or settings.action_servers < 1:
+        raise ConfigurationError(
+            f"{PREFIX}RASA_INSTANCES and {PREFIX}ACTION_SERVERS must be 1 or more"
+        )
     if not settings.lock_store_prefix.isalnum():
         raise ConfigurationError(f"{PREFIX}LOCK_STORE_PREFIX must be letters and digits only")
     for name in ("gap_scoring", "semantic_features"):

@@ -211,18 +211,21 @@ def _first_admin_hint(settings: Settings) -> str:
     )
 
 
-def follow_models(settings: Settings) -> RasaModelFollower:
-    """Keep the Rasa server on the registry's current Rasa model (promotions and
-    rollbacks reach it within ``GAPDESK_MODEL_POLL_SECONDS``, through Rasa's API)."""
+def follow_models(settings: Settings, rasa: Service) -> RasaModelFollower:
+    """Keep the Rasa server ``rasa`` on the registry's current Rasa model (promotions
+    and rollbacks reach it within ``GAPDESK_MODEL_POLL_SECONDS``, through its API)."""
     # SQLAlchemy: only when starting (the CLI's parser imports this module)
     from gapdesk.registry import Registry
     from gapdesk.serving import RasaModelFollower, rasa_model_file
     from gapdesk.storage.store import Store, make_engine
 
     registry = Registry(Store(make_engine(settings.database_url)), settings.models_path)
-    started_with = Path(current_models(settings.models_path)["rasa_model"])
+    started_with = Path(rasa.command[rasa.command.index("--model") + 1])
+    client = RasaClient.from_settings(settings, timeout=300)  # a model takes a while to load
+    if rasa.address is not None:  # this instance, not a load balancer: every one must load it
+        client.base_url = f"http://{rasa.address[0]}:{rasa.address[1]}"
     return RasaModelFollower(
-        RasaClient.from_settings(settings, timeout=300),  # a model takes a while to load
+        client,
         started_with,
         lambda: rasa_model_file(registry),
         settings.model_poll_seconds,
@@ -231,7 +234,11 @@ def follow_models(settings: Settings) -> RasaModelFollower:
 
 def up(settings: Settings) -> int:
     """Run every service in the foreground until Ctrl-C or ``kill``, restarting one that
-    dies."""
+    dies. With more than one Rasa instance or action server, behind HAProxy."""
+    if settings.rasa_instances > 1 or settings.action_servers > 1:
+        from gapdesk.balancer import scaled_services  # it builds on this module
+
+        return _run(settings, scaled_services(settings), supervise=True)
     return _run(settings, build_services(settings), supervise=True)
 
 
@@ -245,7 +252,7 @@ def up_one(settings: Settings, service: str) -> int:
 
 def _run(settings: Settings, services: list[Service], supervise: bool) -> int:
     """Start ``services``, serve until stopped, stop them; the exit code."""
-    follower = follow_models(settings) if any(s.name == RASA for s in services) else None
+    followers = {s.name: follow_models(settings, s) for s in services if s.name.startswith(RASA)}
     stopping = threading.Event()
     # While starting, a stop interrupts the wait for the services (set explicitly: a
     # process started in the background by a script inherits an ignored SIGINT).
@@ -254,7 +261,7 @@ def _run(settings: Settings, services: list[Service], supervise: bool) -> int:
         with running(services):
             # From here the loop stops between its steps, never half-way through a restart.
             _on_stop_signals(lambda signum, frame: stopping.set())
-            code = _serve(settings, services, follower, stopping, supervise)
+            code = _serve(settings, services, followers, stopping, supervise)
     except KeyboardInterrupt:
         code = 0
     print("\nstopped gapdesk.", flush=True)
@@ -274,23 +281,23 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def _serve(
     settings: Settings,
     services: list[Service],
-    follower: RasaModelFollower | None,
+    followers: dict[str, RasaModelFollower],
     stopping: threading.Event,
     supervise: bool,
 ) -> int:
-    """Serve until ``stopping`` is set; the follower stops before the services do (no
+    """Serve until ``stopping`` is set; the followers stop before the services do (no
     model load sent to a stopping Rasa)."""
-    if follower is not None and settings.model_poll_seconds > 0:
-        follower.start()
+    if settings.model_poll_seconds > 0:
+        for follower in followers.values():
+            follower.start()
     try:
         if not supervise:
             return _until_one_dies(services, stopping)
         print(_banner(settings), flush=True)
-        before_restart = _serve_followed_model(follower) if follower else None
-        Supervisor(services, before_restart=before_restart).run(stopping)
+        Supervisor(services, before_restart=_serve_followed_model(followers)).run(stopping)
         return 0
     finally:
-        if follower is not None:
+        for follower in followers.values():
             follower.stop()
 
 
@@ -305,13 +312,14 @@ def _until_one_dies(services: list[Service], stopping: threading.Event) -> int:
     return 0
 
 
-def _serve_followed_model(follower: RasaModelFollower) -> Callable[[Service], None]:
-    """A restarted Rasa loads the model it served before, which the follower knows;
+def _serve_followed_model(followers: dict[str, RasaModelFollower]) -> Callable[[Service], None]:
+    """A restarted Rasa loads the model it served before, which its follower knows;
     otherwise it would come back with the model ``gapdesk up`` started with, and the
     follower, believing it already serves the current one, would not correct it."""
 
     def before_restart(service: Service) -> None:
-        if service.name == RASA and follower.path is not None:
+        follower = followers.get(service.name)
+        if follower is not None and follower.path is not None:
             service.command[service.command.index("--model") + 1] = str(follower.path)
 
     return before_restart

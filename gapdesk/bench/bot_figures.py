@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import subprocess
@@ -34,6 +33,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from gapdesk.bench.report import p50_p99, write_report
+from gapdesk.bench.stacks import bot_settings, plain_rasa_services, train_plain_bot
 from gapdesk.datasets import LabelledText, read_labelled
 from gapdesk.engine import rasa
 from gapdesk.engine.client import RasaClient
@@ -183,62 +183,21 @@ def training_time(work: Path) -> dict[str, Any]:
     return {"from_scratch_seconds": round(time.monotonic() - started, 1)}
 
 
-def _plain_bot(project: Project, kb: KnowledgeBase, work: Path) -> Path:
-    """Train the baseline: the same NLU and domain, every answer a plain response."""
-    domain = work / "domain"
-    domain.mkdir()
-    for part in sorted(project.domain.glob("*.yml")):
-        (domain / part.name).write_text(part.read_text("utf-8"), "utf-8")
-    responses = {f"utter_answer_{i}": [{"text": a.text}] for i, a in kb.answers.items()}
-    (domain / "plain_answers.yml").write_text(
-        json.dumps({"version": "3.1", "responses": responses}), "utf-8"
-    )
-    rules = [
-        {"rule": f"plain {i}", "steps": [{"intent": i}, {"action": f"utter_answer_{i}"}]}
-        for i in kb.answers
-    ]
-    rules_dir = work / "rules"
-    rules_dir.mkdir()
-    (rules_dir / "plain.yml").write_text(json.dumps({"version": "3.1", "rules": rules}), "utf-8")
-    plain = replace(project, domain=domain, rules=rules_dir)
-    command = rasa.train_bot_command(plain, work, "plain")
-    rasa.wait(rasa.run(command, "baseline training", work / "baseline-training.log"))
-    return work / "plain.tar.gz"
-
-
-def _bot_settings(work: Path, name: str, models_dir: str, ports: list[int]) -> Settings:
-    folder = work / name
-    rasa_port, actions_port = ports
-    return Settings(
-        models_dir=models_dir,
-        database_url=f"sqlite:///{folder / 'gapdesk.db'}",
-        tracker_store_url=f"sqlite:///{folder / 'trackers.db'}",
-        rasa_url=f"http://127.0.0.1:{rasa_port}",
-        action_server_port=actions_port,
-        var_dir=str(folder / "var"),
-    )
-
-
 def turn_latency(project: Project, settings: Settings, work: Path, turns: int) -> dict[str, Any]:
     """Sequential REST turns, asked in alternation of three bots sharing one machine."""
-    kb = KnowledgeBase.load(project.knowledge_base)
-    plain_model = _plain_bot(project, kb, work)
+    plain_model = train_plain_bot(project, work)
     ports = free_ports(6)  # all at once: three bots, never the same port twice
+    base = Settings(models_dir=settings.models_dir)
     bots = {
-        "scored": _bot_settings(work, "scored", settings.models_dir, ports[0:2]),
-        "unscored": replace(
-            _bot_settings(work, "unscored", settings.models_dir, ports[2:4]), gap_scoring="off"
-        ),
-        "rasa_responses": _bot_settings(work, "rasa_responses", settings.models_dir, ports[4:6]),
+        "scored": bot_settings(base, work / "scored", *ports[0:2]),
+        "unscored": replace(bot_settings(base, work / "unscored", *ports[2:4]), gap_scoring="off"),
+        "rasa_responses": bot_settings(base, work / "rasa_responses", *ports[4:6]),
     }
     services = []
     for name, bot in bots.items():
         upgrade(bot.database_url)
         if name == "rasa_responses":  # plain responses: no action server at all
-            _, rasa = build_services(
-                bot, work / f"logs-{name}", rasa_model=plain_model, console=False
-            )
-            services.append(rasa)
+            services += plain_rasa_services(bot, work / f"logs-{name}", plain_model)
         else:
             services += build_services(bot, work / f"logs-{name}", console=False)
     texts = [r.text for r in read_labelled(project.root / TEST_SET)][:: max(1, 3080 // turns)]

@@ -26,9 +26,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     benchmark.add_argument("--test", type=Path, nargs="+", metavar="TEST")
     _add_shared_options(benchmark)
     benchmark.set_defaults(handler=_cmd_benchmark, parser=benchmark)
-    benchmarks = benchmark.add_subparsers(dest="benchmark", metavar="{loop,topics,fuzz}")
+    benchmarks = benchmark.add_subparsers(dest="benchmark", metavar="{loop,topics,load,fuzz}")
     _register_loop(benchmarks)
     _register_topics(benchmarks)
+    _register_load(benchmarks)
     _register_fuzz(benchmarks)
 
     figures = commands.add_parser(
@@ -99,6 +100,75 @@ def _register_topics(benchmarks: argparse._SubParsersAction[argparse.ArgumentPar
     topics.set_defaults(handler=_cmd_topics, parser=topics)
 
 
+def _register_load(benchmarks: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    load = benchmarks.add_parser(
+        "load",
+        help="many conversations at once: latency, throughput and losses against baselines",
+        description="Starts three bots side by side on loopback (the trained bot, the same "
+        "bot with gap scoring off, and plain Rasa answering with responses, no action "
+        "server) and measures each in turn over the REST channel: a paced run of "
+        "--conversations customers with think times offering --rate messages/s, a "
+        "saturation run of --saturation-conversations customers writing back to back, "
+        "the CPU seconds per turn of each process, and a loss audit (every message in "
+        "Rasa's tracker, every gap-scored turn in the database exactly once). Messages "
+        "are BANKING77's test questions.",
+    )
+    load.add_argument(
+        "--conversations",
+        type=_positive_int,
+        default=200,
+        help="paced run's customers at once (default: %(default)s)",
+    )
+    load.add_argument(
+        "--rate",
+        type=_positive_float,
+        default=20.0,
+        help="messages/s they offer together (default: %(default)s)",
+    )
+    load.add_argument(
+        "--seconds",
+        type=_positive_float,
+        default=60.0,
+        help="length of the paced run (default: %(default)s)",
+    )
+    load.add_argument(
+        "--saturation-conversations",
+        type=_positive_int,
+        default=50,
+        help="saturation run's customers (default: %(default)s)",
+    )
+    load.add_argument(
+        "--saturation-seconds",
+        type=_positive_float,
+        default=30.0,
+        help="length of the saturation run (default: %(default)s)",
+    )
+    load.add_argument(
+        "--seed", type=int, default=0, help="seed of who says what when (default: %(default)s)"
+    )
+    load.add_argument(
+        "--postgres",
+        metavar="URL",
+        default="",
+        help="a PostgreSQL server (postgresql+psycopg2://postgres@127.0.0.1:5432/test) on "
+        "which to create scratch databases: adds one instance against two behind HAProxy, "
+        "both on PostgreSQL with Redis locks",
+    )
+    load.add_argument(
+        "--redis",
+        metavar="URL",
+        default="redis://127.0.0.1:6379/1",
+        help="Redis for the scale-out bots' locks (default: %(default)s)",
+    )
+    load.add_argument(
+        "--out",
+        type=Path,
+        default=Path("var/benchmark/load"),
+        help="folder for report.json, report.md, latency.png",
+    )
+    load.set_defaults(handler=_cmd_load, parser=load)
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -165,6 +235,29 @@ def _cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
         progress=lambda line: print(line, file=sys.stderr, flush=True),
     )
     print(json.dumps(report))
+    return 0
+
+
+def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
+    from gapdesk.bench import load_benchmark  # NumPy, SQLAlchemy: only when used
+
+    plan = load_benchmark.LoadPlan(
+        args.conversations,
+        args.rate,
+        args.seconds,
+        args.saturation_conversations,
+        args.saturation_seconds,
+        args.seed,
+        args.postgres,
+        args.redis,
+    )
+    report = load_benchmark.run(
+        settings, args.out, plan, progress=lambda line: print(line, file=sys.stderr, flush=True)
+    )
+    print(load_benchmark.markdown(report))
+    print(
+        f"written: {args.out / 'report.json'}, {args.out / 'report.md'}, {args.out / 'latency.png'}"
+    )
     return 0
 
 

@@ -57,7 +57,7 @@ def test_a_promotion_reaches_rasa_and_the_actions_while_customers_chat(
     bot = start_bot(
         database_url=database_url, models_dir=str(tmp_path / "models"), model_poll_seconds=0.5
     )
-    follower = follow_models(bot.settings)
+    follower = follow_models(bot.settings, bot.service("Rasa server"))
     follower.start()
 
     sent: dict[str, int] = {}

@@ -313,7 +313,7 @@ def test_a_restarted_rasa_serves_the_model_the_follower_last_served() -> None:
     follower = SimpleNamespace(path=Path("bot-promoted.tar.gz"))
     rasa = Service(RASA, ["rasa", "run", "--model", "bot-first.tar.gz", "--port", "5005"], "", {})
     other = Service("action server", ["rasa_sdk", "--model", "kept"], "", {})
-    before_restart = _serve_followed_model(follower)  # type: ignore[arg-type]
+    before_restart = _serve_followed_model({RASA: follower})  # type: ignore[dict-item]
     before_restart(rasa)
     before_restart(other)
     assert rasa.command == ["rasa", "run", "--model", "bot-promoted.tar.gz", "--port", "5005"]
