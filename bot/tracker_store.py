@@ -14,9 +14,9 @@ the one plugin hook on the way (``get_anonymization_pipeline``) only sees copies
 events. Masking there would mean patching Rasa, or wrapping every channel class
 (Slack's is Rasa's own) and still missing agents' replies pushed through the HTTP API.
 And the turn itself needs what was typed: a rating button's payload carries a turn's
-uuid, and the IBAN pattern takes the end of one uuid in twenty for an IBAN, so a masked
-payload would lose the rating. The NLU and the action server see the message as typed;
-nothing keeps it.
+uuid, and a uuid whose middle groups are all digits reads as a card number in groups,
+so a masked payload could lose the rating. The NLU and the action server see the
+message as typed; nothing keeps it.
 
 Kept as they are: conversation ids (a WhatsApp conversation's is the customer's
 number; it keys the tracker, and retention pseudonymises it), bot messages' buttons and

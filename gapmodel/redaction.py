@@ -25,12 +25,17 @@ _CARD = re.compile(
     r"|\d{4}[ .-]{1,2}\d{6}[ .-]{1,2}\d{5})"
     r"(?!\d)"
 )
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", re.IGNORECASE)
+# IBANs and phone numbers never start after a dash: a uuid's groups (rating buttons
+# carry one) can read as either.
+_IBAN = re.compile(
+    r"(?<![\w-])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", re.IGNORECASE
+)
 _PHONE = re.compile(
     "|".join(
         (
-            r"(?:\+|\b00)\d{1,3}(?:[ -]?\(?\d{1,5}\)?){2,5}",  # +44 20 7946 0880, 0044 ...
-            r"(?:\(0\d{1,4}\)|\b0\d{2,4})(?:[ -]?\d{2,4}){2,3}\b",  # national: (020) 7946 0880
+            r"(?:\+|(?<![\w-])00)\d{1,3}(?:[ -]?\(?\d{1,5}\)?){2,5}",  # +44 20 7946 0880, 0044 ...
+            # national: (020) 7946 0880
+            r"(?:\(0\d{1,4}\)|(?<![\w-])0\d{2,4})(?:[ -]?\d{2,4}){2,3}\b",
             r"(?:\(\d{3}\)[ .-]?|(?<![\w-])\d{3}[ .-])\d{3}[ .-]\d{4}\b",  # (555) 123-4567
         )
     )

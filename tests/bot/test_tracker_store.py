@@ -34,8 +34,7 @@ MASKED_TEXT = (
     "Card [CARD] was stolen, refund [IBAN], write to [EMAIL] or call [PHONE]; "
     "freeze the one ending 4821, and where is transfer TR-123456?"
 )
-# A rating button as the bot sends it. Its uuid's last part is what the IBAN pattern
-# takes for an IBAN (one uuid in twenty): the payload must be kept to check a click.
+# A rating button as the bot sends it: the payload must be kept to check a click.
 PAYLOAD = '/feedback{"feedback_uid":"4114816d-b585-4b4f-80e8-bf92a37be4cb","feedback_rating":"up"}'
 
 _SCENARIO = """
