@@ -14,6 +14,11 @@ event gets a ``message_refused`` event, ``{"error": what is wrong}``, to the soc
 sent it (socket.io has no status code), and never reaches the bot. Messages that do go
 through :class:`bot.channels.CustomerMessages`, as every channel's.
 
+With several Rasa instances (``gapdesk up`` with ``GAPDESK_RASA_INSTANCES`` > 1), a
+customer's socket is held by one of them, but an agent's reply may reach any: with
+``GAPDESK_SOCKETIO_REDIS_URL`` set, every instance passes what it emits through Redis
+(python-socketio's ``AsyncRedisManager``) and the one holding the socket delivers it.
+
 Runs inside Rasa (imports ``rasa``), configured in ``bot/credentials.yml``.
 """
 
@@ -22,12 +27,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import os
 import secrets
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel
 from rasa.core.channels.socketio import SocketIOInput
 from sanic import Blueprint
+from socketio import AsyncRedisManager
 
 from bot.channels import customer_blueprint, required
 from bot.payloads import widget_refusal
@@ -68,9 +75,15 @@ class SignedSessionSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message: Any) -> Blueprint:
         blueprint = customer_blueprint(super().blueprint, on_new_message)
+        assert self.sio is not None
+        shared_through = os.environ.get("GAPDESK_SOCKETIO_REDIS_URL")
+        if shared_through:  # before the server starts: the manager starts with it
+            self.sio.manager = AsyncRedisManager(
+                shared_through, channel=os.environ.get("GAPDESK_SOCKETIO_CHANNEL", "gapdesk")
+            )
+            self.sio.manager.set_server(self.sio)
         # Rasa's handlers are closures inside its blueprint(): wrap them where
         # python-socketio keeps them rather than copy them.
-        assert self.sio is not None
         handlers = self.sio.handlers[self.namespace or "/"]
         start_session = handlers["session_request"]
         receive = handlers[self.user_message_evt]

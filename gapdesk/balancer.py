@@ -141,6 +141,9 @@ def scaled_services(
         rasa.env["GAPDESK_ACTION_ENDPOINT"] = (
             f"http://127.0.0.1:{settings.action_server_port}/webhook"
         )
+        # An agent's reply reaches a widget customer whichever instance it was sent to.
+        rasa.env["GAPDESK_SOCKETIO_REDIS_URL"] = settings.lock_store_url
+        rasa.env["GAPDESK_SOCKETIO_CHANNEL"] = f"{settings.lock_store_prefix}-socketio"
         services.append(rasa)
     if console:
         services.append(build_services(settings, log_dir)[2])

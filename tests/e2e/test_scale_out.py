@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from gapdesk.balancer import scaled_services
 from gapdesk.bench import load_audit
 from gapdesk.bench.load_traffic import Traffic, run_traffic
+from gapdesk.bench.socketio_client import PollingSocket
 from gapdesk.bench.stacks import tree_cpu_seconds
 from gapdesk.datasets import read_labelled
 from gapdesk.demo.bank import DemoBank
@@ -122,3 +124,31 @@ def test_two_instances_behind_haproxy_lose_nothing_and_keep_each_conversation_in
         assert (lost, duplicated) == (0, 0)
         # Every instance and every action server took its share of the work.
         assert all(seconds > 1.0 for seconds in busy.values()), busy
+        _agents_replies_reach_a_widget_customer_through_any_instance(settings, client)
+
+
+def _agents_replies_reach_a_widget_customer_through_any_instance(
+    settings: Settings, client: RasaClient
+) -> None:
+    """The customer's socket is held by one instance; agents' replies are sent round
+    robin to both, and every one must arrive (through Redis, bot/widget_channel.py)."""
+    socket = PollingSocket(settings.rasa_url)
+    try:
+        socket.emit("session_request", {"session_id": None})
+        confirmed = socket.wait_for("session_confirm", timeout=30)
+        assert confirmed is not None
+        session_id = str(confirmed[1])
+        socket.emit("user_uttered", {"message": "I want a person", "session_id": session_id})
+        assert socket.wait_for("bot_uttered", timeout=30) is not None
+        replies = [f"agent reply {n}" for n in range(6)]
+        for reply in replies:
+            client.append_events(session_id, [{"event": "bot", "text": reply}])
+        received: set[str] = set()
+        deadline = time.monotonic() + 30
+        while not set(replies) <= received and time.monotonic() < deadline:
+            event = socket.wait_for("bot_uttered", timeout=5)
+            if event is not None:
+                received.add(str((event[1] or {}).get("text")))
+        assert set(replies) <= received, f"received only {sorted(received & set(replies))}"
+    finally:
+        socket.close()
