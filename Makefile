@@ -27,6 +27,7 @@ comma := ,
 OOS := data/datasets/banking77_oos
 BITEXT := data/datasets/bitext_customer_support/bitext_customer_support_4514.csv
 SHOP := var/benchmark/bitext_held_out
+BENCH_POSTGRES ?= postgresql+psycopg2://postgres@127.0.0.1:5432/test
 
 help:
 	@echo "make run    install, train what changed, start Rasa, actions and the console (Ctrl-C stops)"
@@ -120,7 +121,11 @@ bench: train
 	@# The learning loop (about 15 min): 200 agent labels of replayed traffic, retrained.
 	@$(VENV)/bin/gapdesk benchmark loop --train $(OOS)/train \
 	  --traffic $(OOS)/test $(OOS)/id-oos/test --shuffle 0 --out var/benchmark/loop > /dev/null
-	@for report in banking77_oos banking77_oos_no_own_oos bitext bitext_no_own_oos topics loop; do \
+	@# Many customers at once (about 15 min; one instance against two needs PostgreSQL,
+	@# Redis and HAProxy), then 10,000 hostile inputs to every public endpoint (10 min).
+	@$(VENV)/bin/gapdesk benchmark load --postgres $(BENCH_POSTGRES) --out var/benchmark/load > /dev/null
+	@$(VENV)/bin/gapdesk benchmark fuzz --count 10000 --out var/benchmark/fuzz > /dev/null
+	@for report in banking77_oos banking77_oos_no_own_oos bitext bitext_no_own_oos topics loop load fuzz; do \
 	  echo "### $$report"; cat var/benchmark/$$report/report.md; done
 
 # Rebuildable things only: var/ holds the database, Rasa's trackers and the secrets.
