@@ -250,41 +250,7 @@ class TokenRestInput(RestInput):
         self.token = token
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        blueprint = _guarded(
-            customer_blueprint(super().blueprint, _failure_noted(on_new_message)), self.token
-        )
-
-        @blueprint.middleware("request")
-        async def not_failed_yet(request: Request) -> None:
-            _HANDLING_FAILED.set(False)  # one connection's requests share a context
-
-        @blueprint.middleware("response")
-        async def failed(request: Request, answer: HTTPResponse) -> HTTPResponse | None:
-            if request.method != "POST" or not _HANDLING_FAILED.get():
-                return None
-            # Rasa answered 200 with no reply: the sender would take it for an answer.
-            refusal = _refused(503, "the message could not be handled: send it again")
-            refusal.headers["Retry-After"] = "2"
-            return refusal
-
-        return blueprint
-
-
-# Rasa's REST handler logs a failure to handle a message (Redis's lock store away, say)
-# and answers 200 with the replies it has: none. The message is then nowhere, and the
-# sender believes it was answered. Set when handling raised, read by the response.
-_HANDLING_FAILED: ContextVar[bool] = ContextVar("gapdesk_rest_handling_failed", default=False)
-
-
-def _failure_noted(on_new_message: OnNewMessage) -> OnNewMessage:
-    async def handle(message: UserMessage) -> Any:
-        try:
-            return await on_new_message(message)
-        except Exception:
-            _HANDLING_FAILED.set(True)
-            raise  # Rasa logs it
-
-    return handle
+        return _guarded(customer_blueprint(super().blueprint, on_new_message), self.token)
 
 
 class LoggingCallbackOutput(CallbackOutput):
@@ -314,41 +280,7 @@ class TokenCallbackInput(CallbackInput):
         self.token = token
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        blueprint = _guarded(
-            customer_blueprint(super().blueprint, _failure_noted(on_new_message)), self.token
-        )
-
-        @blueprint.middleware("request")
-        async def not_failed_yet(request: Request) -> None:
-            _HANDLING_FAILED.set(False)  # one connection's requests share a context
-
-        @blueprint.middleware("response")
-        async def failed(request: Request, answer: HTTPResponse) -> HTTPResponse | None:
-            if request.method != "POST" or not _HANDLING_FAILED.get():
-                return None
-            # Rasa answered 200 with no reply: the sender would take it for an answer.
-            refusal = _refused(503, "the message could not be handled: send it again")
-            refusal.headers["Retry-After"] = "2"
-            return refusal
-
-        return blueprint
-
-
-# Rasa's REST handler logs a failure to handle a message (Redis's lock store away, say)
-# and answers 200 with the replies it has: none. The message is then nowhere, and the
-# sender believes it was answered. Set when handling raised, read by the response.
-_HANDLING_FAILED: ContextVar[bool] = ContextVar("gapdesk_rest_handling_failed", default=False)
-
-
-def _failure_noted(on_new_message: OnNewMessage) -> OnNewMessage:
-    async def handle(message: UserMessage) -> Any:
-        try:
-            return await on_new_message(message)
-        except Exception:
-            _HANDLING_FAILED.set(True)
-            raise  # Rasa logs it
-
-    return handle
+        return _guarded(customer_blueprint(super().blueprint, on_new_message), self.token)
 
     def get_output_channel(self) -> OutputChannel:
         return LoggingCallbackOutput(self.callback_endpoint)
