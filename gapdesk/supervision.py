@@ -128,17 +128,33 @@ def _group_ended(process: subprocess.Popen[bytes]) -> bool:
 def group_members(pgid: int) -> list[int]:
     """The live processes of process group ``pgid``. Zombies do not count: an orphan's
     is reaped by init, which in a container may never happen."""
-    members = []
+    return [p.pid for p in processes() if p.group == pgid and p.state not in ("Z", "X")]
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    """One process, as /proc/PID/stat shows it."""
+
+    pid: int
+    state: str  # R, S, Z (zombie), ...
+    parent: int
+    group: int
+    cpu_seconds: float  # user + system, so far
+
+
+def processes() -> list[ProcessInfo]:
+    """Every process now (one that ends while /proc is read is left out)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = []
     for pid in _pids():
         try:
             # The command name (field 2) may hold anything: the fields start after ")".
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            state, group = fields[0], int(fields[2])
+            cpu = (int(fields[11]) + int(fields[12])) / ticks
+            found.append(ProcessInfo(pid, fields[0], int(fields[1]), int(fields[2]), cpu))
         except (OSError, IndexError, ValueError):
             continue  # the process ended meanwhile
-        if group == pgid and state not in ("Z", "X"):
-            members.append(pid)
-    return members
+    return found
 
 
 def _pids() -> list[int]:

@@ -9,13 +9,13 @@ line; in CI (CI=true) an unreachable server is an error instead.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import make_url
 
+from gapdesk.storage.scratch import scratch_database
 from tests.services import leave_out, left_out, require_service
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -35,16 +35,8 @@ def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for one test, dropped afterwards."""
     server = make_url(POSTGRES_ADMIN_URL)
     require_service("postgresql", server.host or "127.0.0.1", server.port or 5432)
-    name = f"gapdesk_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(POSTGRES_ADMIN_URL, "test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

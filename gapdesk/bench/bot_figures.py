@@ -32,7 +32,7 @@ import httpx
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from gapdesk.bench.report import p50_p99, write_report
+from gapdesk.bench.report import percentiles_ms, write_report
 from gapdesk.bench.stacks import bot_settings, plain_rasa_services, train_plain_bot
 from gapdesk.datasets import LabelledText, read_labelled
 from gapdesk.engine import rasa
@@ -213,10 +213,7 @@ def turn_latency(project: Project, settings: Settings, work: Path, turns: int) -
                 started = time.perf_counter()
                 client.say(f"bench-{name}-{index}", text, connection)
                 timings[name].append((time.perf_counter() - started) * 1000)
-    result: dict[str, Any] = {
-        name: dict(zip(("p50_ms", "p99_ms"), p50_p99(values, digits=1), strict=True))
-        for name, values in timings.items()
-    }
+    result: dict[str, Any] = {name: percentiles_ms(values) for name, values in timings.items()}
     result["turns"] = len(texts)
     result["p50_overhead_ratio"] = round(
         result["scored"]["p50_ms"] / result["unscored"]["p50_ms"], 2

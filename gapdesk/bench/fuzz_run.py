@@ -42,6 +42,7 @@ from gapdesk.bench.fuzz import ENDPOINTS, FORM, MALFORMED, MESSAGE, RAW, Probe, 
 from gapdesk.bench.fuzz_console import Console
 from gapdesk.bench.report import write_report
 from gapdesk.bench.socketio_client import PollingSocket, SocketIOError
+from gapdesk.bench.stacks import bot_settings
 from gapdesk.bench.stand_ins import StandInTelegram
 from gapdesk.demo.bank import DemoBank
 from gapdesk.engine.client import RasaClient
@@ -394,15 +395,9 @@ def fuzz_settings(base: Settings, work: Path, telegram_api: str) -> Settings:
     """``base`` on loopback ports, its state in ``work``, every messaging channel on."""
     rasa_port, actions_port, console_port = free_ports(3)
     return replace(
-        base,
-        database_url=f"sqlite:///{work / 'gapdesk.db'}",
-        tracker_store_url=f"sqlite:///{work / 'trackers.db'}",
+        bot_settings(base, work, rasa_port, actions_port),  # its own database and secrets
         lock_store_url="",
-        rasa_url=f"http://127.0.0.1:{rasa_port}",
-        action_server_port=actions_port,
         console_url=f"http://127.0.0.1:{console_port}",
-        var_dir=str(work / "var"),  # its own generated secrets
-        model_poll_seconds=0,  # the model it started with
         callback_url="",  # the bot's replies must not reach a real service
         slack_channel="",
         **messaging_channels(telegram_api),

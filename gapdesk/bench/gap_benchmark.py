@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from gapdesk.bench.report import p50_p99, write_report
+from gapdesk.bench.report import percentiles_ms, write_report
 from gapdesk.datasets import LabelledText, group_by_label, read_labelled, read_lines
 from gapdesk.engine import rasa
 from gapdesk.training import UNKNOWN_INTENT_SHARE, read_predictions, write_messages
@@ -115,8 +115,8 @@ def _latency(model: GapModel, inputs: list[Any]) -> dict[str, float]:
             started = time.perf_counter()
             model.score(item)
             timings.append((time.perf_counter() - started) * 1000)
-    p50, p99 = p50_p99(timings, digits=2)
-    return {"p50": p50, "p99": p99}
+    spread = percentiles_ms(timings, digits=2)
+    return {"p50": spread["p50_ms"], "p99": spread["p99_ms"]}
 
 
 def run(

@@ -2,9 +2,10 @@
 
 * **lost messages**: customer messages sent that Rasa's tracker of their conversation
   does not hold (counted per conversation: messages sent minus user events stored).
-* **lost turns**: customer messages that Rasa answered with ``action_gap_answer`` but
-  that have no turn in gapdesk's database; **duplicated turns**: those with more than
-  one. Turns are matched by Rasa's message id, which the action server records.
+* **lost turns**: customer messages that ``action_gap_answer`` answered (it ran and
+  returned events) but that have no turn in gapdesk's database; **duplicated turns**:
+  those with more than one. Turns are matched by Rasa's message id, which the action
+  server records.
 
 The action server records turns in the background (a failed write waits in the spool),
 so the audit waits until the database has caught up or stops changing.
@@ -38,15 +39,21 @@ class TrackerCounts:
 
 
 def gap_answered_message_ids(events: Iterable[dict]) -> list[str]:
-    """Ids of the user messages in a tracker's events that ``action_gap_answer`` answered."""
+    """Ids of the user messages in a tracker's events that ``action_gap_answer``
+    answered: the action was followed by an event of its own (one that failed, action
+    server down, has none, and the apology action follows it; no turn is recorded)."""
     answered: list[str] = []
     message_id: str | None = None
+    running = False  # the last event was the gap action, for message_id
     for event in events:
-        if event.get("event") == "user":
-            message_id = event.get("message_id")
-        elif event.get("event") == "action" and event.get("name") == GAP_ACTION and message_id:
+        kind = event.get("event")
+        if kind == "user":
+            message_id, running = event.get("message_id"), False
+        elif kind == "action":
+            running = event.get("name") == GAP_ACTION and message_id is not None
+        elif running and message_id is not None:
             answered.append(message_id)
-            message_id = None  # one turn per message, however often the action runs
+            message_id, running = None, False  # one turn per message
     return answered
 
 

@@ -33,11 +33,10 @@ import numpy as np
 
 from gapdesk.bench import load_audit
 from gapdesk.bench.load_traffic import Sent, Traffic, run_traffic
-from gapdesk.bench.report import write_report
+from gapdesk.bench.report import percentiles_ms, write_report
 from gapdesk.bench.stacks import (
     bot_settings,
     plain_rasa_services,
-    scratch_database,
     train_plain_bot,
     tree_cpu_seconds,
 )
@@ -49,6 +48,7 @@ from gapdesk.errors import EngineError
 from gapdesk.models_dir import current_models
 from gapdesk.settings import Settings
 from gapdesk.storage.migrate import upgrade
+from gapdesk.storage.scratch import scratch_database
 from gapdesk.storage.store import Store, make_engine
 from gapdesk.supervisor import Service, build_services, free_ports, running
 
@@ -94,15 +94,7 @@ class Bot:
 
 
 def _latency(sent: Sequence[Sent]) -> dict[str, float]:
-    answered = [message.latency_ms for message in sent if message.ok]
-    if not answered:
-        return {"p50_ms": float("nan"), "p95_ms": float("nan"), "p99_ms": float("nan")}
-    p50, p95, p99 = np.percentile(answered, [50, 95, 99])
-    return {
-        "p50_ms": round(float(p50), 1),
-        "p95_ms": round(float(p95), 1),
-        "p99_ms": round(float(p99), 1),
-    }
+    return percentiles_ms([m.latency_ms for m in sent if m.ok], (50, 95, 99))
 
 
 def _phase(

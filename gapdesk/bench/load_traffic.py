@@ -37,7 +37,7 @@ class Sent:
     started: float  # time.monotonic() when it was sent
     latency_ms: float
     status: int  # HTTP status; 0 when no answer came (timeout, refused connection)
-    replies: int
+    replies: list[str]  # the texts of the bot's replies (what the customer saw)
     error: str = ""
 
     @property
@@ -59,7 +59,7 @@ class Traffic:
 
     async def _send(self, client: httpx.AsyncClient, conversation_id: str, text: str) -> None:
         started = time.monotonic()
-        status, replies, error = 0, 0, ""
+        status, replies, error = 0, [], ""
         try:
             response = await client.post(
                 self.webhook_url,
@@ -68,7 +68,7 @@ class Traffic:
             )
             status = response.status_code
             if status == 200:
-                replies = len(response.json())
+                replies = [str(reply.get("text", "")) for reply in response.json()]
             else:
                 error = response.text[:200]
         except httpx.HTTPError as exc:

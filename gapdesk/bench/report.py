@@ -17,7 +17,12 @@ def write_report(out: Path, report: dict[str, Any], markdown: str) -> None:
     (out / "report.md").write_text(markdown, "utf-8")
 
 
-def p50_p99(timings_ms: Sequence[float], digits: int) -> tuple[float, float]:
-    """Median and 99th percentile of timings, rounded to ``digits`` decimals."""
-    p50, p99 = np.percentile(np.asarray(timings_ms, dtype=float), [50, 99])
-    return round(float(p50), digits), round(float(p99), digits)
+def percentiles_ms(
+    timings_ms: Sequence[float], points: Sequence[int] = (50, 99), digits: int = 1
+) -> dict[str, float]:
+    """``{"p50_ms": ..., "p99_ms": ...}`` of timings in milliseconds, rounded to
+    ``digits`` decimals; NaN for each when there are none."""
+    if not timings_ms:
+        return {f"p{point}_ms": float("nan") for point in points}
+    values = np.percentile(np.asarray(timings_ms, dtype=float), list(points))
+    return {f"p{p}_ms": round(float(v), digits) for p, v in zip(points, values, strict=True)}

@@ -14,16 +14,13 @@ own free loopback ports.
 from __future__ import annotations
 
 import json
-import os
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 from gapdesk.engine import rasa
 from gapdesk.engine.project import Project
 from gapdesk.settings import Settings
+from gapdesk.supervision import ProcessInfo, processes
 from gapdesk.supervisor import Service, build_services
 from gapmodel.knowledge import KnowledgeBase
 
@@ -76,43 +73,16 @@ def plain_rasa_services(settings: Settings, log_dir: Path, plain_model: Path) ->
 
 
 def tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) used so far by ``pid`` and every living descendant.
-
-    Read from /proc, so Sanic's worker processes count with the server that started
-    them; 0.0 where /proc is not available.
-    """
-    ticks = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    used: dict[int, float] = {}
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            # The command name (field 2) may hold spaces: fields start after its ")".
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # the process ended meanwhile
-        parents[int(entry.name)] = int(fields[1])
-        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
-    tree, frontier = {pid}, [pid]
+    """CPU seconds (user + system) used so far by ``pid`` and every living descendant,
+    so that Sanic's worker processes count with the server that started them."""
+    table = processes()
+    children: dict[int, list[ProcessInfo]] = {}
+    for process in table:
+        children.setdefault(process.parent, []).append(process)
+    used = sum(p.cpu_seconds for p in table if p.pid == pid)
+    frontier = [pid]
     while frontier:
-        parent = frontier.pop()
-        children = [child for child, ppid in parents.items() if ppid == parent]
-        tree.update(children)
-        frontier.extend(children)
-    return sum(used.get(member, 0.0) for member in tree)
-
-
-@contextmanager
-def scratch_database(admin_url: str, purpose: str) -> Iterator[str]:
-    """A new PostgreSQL database on ``admin_url``'s server, dropped afterwards."""
-    from sqlalchemy import create_engine, make_url, text  # only when asked for
-
-    name = f"gapdesk_{purpose}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        for child in children.get(frontier.pop(), []):
+            used += child.cpu_seconds
+            frontier.append(child.pid)
+    return used

@@ -104,9 +104,10 @@ def _register_load(benchmarks: argparse._SubParsersAction[argparse.ArgumentParse
     load = benchmarks.add_parser(
         "load",
         help="many conversations at once: latency, throughput and losses against baselines",
-        description="Starts three bots side by side on loopback (the trained bot, the same "
-        "bot with gap scoring off, and plain Rasa answering with responses, no action "
-        "server) and measures each in turn over the REST channel: a paced run of "
+        description="Starts bots side by side on loopback (the trained bot, the same "
+        "bot with gap scoring off, plain Rasa answering with responses, no action "
+        "server, and with --postgres one instance against two behind HAProxy) and "
+        "measures each in turn over the REST channel: a paced run of "
         "--conversations customers with think times offering --rate messages/s, a "
         "saturation run of --saturation-conversations customers writing back to back, "
         "the CPU seconds per turn of each process, and a loss audit (every message in "
@@ -169,6 +170,11 @@ def _register_load(benchmarks: argparse._SubParsersAction[argparse.ArgumentParse
     load.set_defaults(handler=_cmd_load, parser=load)
 
 
+def _progress(line: str) -> None:
+    """A long benchmark's steps, on standard error (the report goes to standard output)."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -219,7 +225,7 @@ def _cmd_loop(args: argparse.Namespace, settings: Settings) -> int:
         args.shuffle,
         args.budgets,
         generic_out_of_scope=None if args.no_generic_oos else loop_benchmark.GENERIC_OUT_OF_SCOPE,
-        progress=lambda line: print(line, file=sys.stderr, flush=True),
+        progress=_progress,
     )
     print(json.dumps(report))
     return 0
@@ -232,7 +238,7 @@ def _cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
         args.messages,
         args.label_file,
         args.out,
-        progress=lambda line: print(line, file=sys.stderr, flush=True),
+        progress=_progress,
     )
     print(json.dumps(report))
     return 0
@@ -251,9 +257,7 @@ def _cmd_load(args: argparse.Namespace, settings: Settings) -> int:
         args.postgres,
         args.redis,
     )
-    report = load_benchmark.run(
-        settings, args.out, plan, progress=lambda line: print(line, file=sys.stderr, flush=True)
-    )
+    report = load_benchmark.run(settings, args.out, plan, progress=_progress)
     print(load_benchmark.markdown(report))
     print(
         f"written: {args.out / 'report.json'}, {args.out / 'report.md'}, {args.out / 'latency.png'}"
@@ -323,7 +327,7 @@ def _cmd_fuzz(args: argparse.Namespace, settings: Settings) -> int:
         args.out,
         args.count,
         args.seed,
-        progress=lambda line: print(line, file=sys.stderr, flush=True),
+        progress=_progress,
     )
     print(fuzz_run.markdown(report))
     failed = report["failures"] or report["crashed"]

@@ -24,7 +24,6 @@ with such a proxy: other users share that server.
 
 from __future__ import annotations
 
-import json
 import os
 import pwd
 import shutil
@@ -35,11 +34,9 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, make_url, select, text
 
@@ -49,6 +46,7 @@ from gapdesk.datasets import read_labelled
 from gapdesk.engine.secrets import webhook_token
 from gapdesk.errors import EngineError
 from gapdesk.storage.models import Turn
+from gapdesk.storage.scratch import scratch_database
 from gapdesk.supervision import Service
 from gapmodel.redaction import redact
 from tests.conftest import POSTGRES_ADMIN_URL, REDIS_HOST, REDIS_PORT
@@ -68,24 +66,6 @@ ACTIONS, RASA, CONSOLE = "action server", "Rasa server", "console"
 # -- load ------------------------------------------------------------------------------
 
 
-class RecordingTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport, keeping the texts of the bot's replies to each customer
-    message (``Sent`` keeps only how many there were): what customers saw."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.replies: dict[tuple[str, str], list[list[str]]] = {}
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await super().handle_async_request(request)
-        body = await response.aread()  # kept: the client reads it again from memory
-        if response.status_code == 200:
-            asked = json.loads(request.content)
-            said = [str(reply.get("text", "")) for reply in json.loads(body)]
-            self.replies.setdefault((asked["sender"], asked["message"]), []).append(said)
-        return response
-
-
 class Load:
     """Customers writing to ``bot`` on a background thread for ``seconds``."""
 
@@ -93,14 +73,12 @@ class Load:
         self, bot: RunningBot, texts: list[str], name: str, seconds: float, seed: int
     ) -> None:
         settings = bot.settings
-        self.transport = RecordingTransport()
         self.traffic = Traffic(
             f"{settings.rasa_url}/webhooks/rest/webhook",
             webhook_token(settings.webhook_token, settings.var_path),
             texts,
             seed=seed,
             prefix=f"fault-{name}-{uuid.uuid4().hex[:6]}",
-            transport=self.transport,
         )
         self.seconds = seconds
         self._error: BaseException | None = None
@@ -151,24 +129,6 @@ def _sigkill(service: Service) -> None:
 
 
 # -- audit -----------------------------------------------------------------------------
-
-
-def _answered_turns(events: list[dict[str, Any]]) -> list[str]:
-    """Message ids whose ``action_gap_answer`` succeeded: the action was followed by an
-    event of its own (a failed one has none, and the apology follows it)."""
-    answered: list[str] = []
-    message_id: str | None = None
-    running = False
-    for event in events:
-        kind = event.get("event")
-        if kind == "user":
-            message_id, running = event.get("message_id"), False
-        elif kind == "action":
-            running = event.get("name") == load_audit.GAP_ACTION and message_id is not None
-        elif running and message_id is not None:
-            answered.append(message_id)
-            message_id, running = None, False
-    return answered
 
 
 @dataclass
@@ -226,21 +186,19 @@ ANSWER, APOLOGY_SEEN, REFUSED = "answer", "apology", "refused"
 SILENT, DROPPED = "no reply, kept", "no reply, not kept"
 
 
-def _seen(message: Sent, replies: list[str] | None) -> str:
+def _seen(message: Sent) -> str:
     if not message.ok:
         return REFUSED
-    if not replies:
+    if not message.replies:
         return SILENT  # until the tracker says otherwise
-    return APOLOGY_SEEN if TECHNICAL_PROBLEM in replies else ANSWER
+    return APOLOGY_SEEN if TECHNICAL_PROBLEM in message.replies else ANSWER
 
 
-def audit(bot: RunningBot, load: Load, sent: list[Sent], fault: float) -> Audit:
+def audit(bot: RunningBot, sent: list[Sent], fault: float) -> Audit:
     result = Audit(sent, fault)
-    replies = {key: list(said) for key, said in load.transport.replies.items()}
     by_conversation: dict[str, list[Sent]] = {}
     for message in sent:  # in the order they were sent
-        said = replies.get((message.conversation_id, message.text), [])
-        result.seen[id(message)] = _seen(message, said.pop(0) if message.ok and said else None)
+        result.seen[id(message)] = _seen(message)
         by_conversation.setdefault(message.conversation_id, []).append(message)
     known: set[str] = set()
     for conversation_id, messages in by_conversation.items():
@@ -260,7 +218,7 @@ def audit(bot: RunningBot, load: Load, sent: list[Sent], fault: float) -> Audit:
                 result.unstored.append(message)
                 if result.seen[id(message)] == SILENT:
                     result.seen[id(message)] = DROPPED
-        result.turns[conversation_id] = _answered_turns(events)
+        result.turns[conversation_id] = load_audit.gap_answered_message_ids(events)
     result.lost_turns, result.duplicated_turns = load_audit.turn_losses(bot.store, result.turns)
     with bot.store.engine.connect() as connection:
         recorded = connection.execute(
@@ -333,7 +291,7 @@ def _kill_under_load(
     _sigkill(service)
     back = _wait_for(_back_after_restart(bot, service, before), timeout, f"the {name}")
     sent = load.finish()
-    result = audit(bot, load, sent, killed)
+    result = audit(bot, sent, killed)
     print(result.summary(f"{name} SIGKILL", f"answering again after {back - killed:.1f} s"))
     return result, killed, back
 
@@ -500,25 +458,6 @@ def local_postgres_server() -> PostgresServer:
     return PostgresServer(None)
 
 
-@contextmanager
-def scratch_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for this module's bot, dropped afterwards (as
-    tests/conftest.py's ``postgres_url``, which is one test's)."""
-    server = make_url(POSTGRES_ADMIN_URL)
-    require_service("postgresql", server.host or "127.0.0.1", server.port or 5432)
-    name = f"gapdesk_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()  # no connection of ours left to another database meanwhile
-    try:
-        yield str(server.set(database=name))
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @dataclass
 class StoreBot:
     bot: RunningBot
@@ -532,7 +471,9 @@ def store_bot(start_bot: BotFactory) -> Iterator[StoreBot]:
     """A supervised bot on PostgreSQL (gapdesk's database and Rasa's trackers) with
     Rasa's locks in Redis, each reached through a proxy the tests can cut."""
     require_service("redis", REDIS_HOST, REDIS_PORT)
-    with scratch_database() as url:
+    admin = make_url(POSTGRES_ADMIN_URL)
+    require_service("postgresql", admin.host or "127.0.0.1", admin.port or 5432)
+    with scratch_database(POSTGRES_ADMIN_URL, "test") as url:
         server = make_url(url)
         postgres = CuttableProxy((server.host or "127.0.0.1", server.port or 5432))
         redis = CuttableProxy((REDIS_HOST, REDIS_PORT))
@@ -595,7 +536,7 @@ def test_postgresql_restarted_under_load(store_bot: StoreBot, texts: list[str]) 
     back = time.monotonic()
     sent = load.finish()
 
-    result = audit(bot, load, sent, at)
+    result = audit(bot, sent, at)
     print(result.summary(f"PostgreSQL {how}", f"back after {back - at:.1f} s"))
     assert_refusals_loud(result)
     assert_turns_once(result)
@@ -612,7 +553,7 @@ def test_redis_unreachable_under_load(store_bot: StoreBot, texts: list[str]) -> 
     store_bot.redis.mend()
     sent = load.finish()
 
-    result = audit(bot, load, sent, at)
+    result = audit(bot, sent, at)
     print(result.summary("Redis unreachable", f"reachable again after {back - at:.1f} s"))
     assert_refusals_loud(result)
     assert_turns_once(result)

@@ -37,7 +37,7 @@ def test_back_to_back_traffic_records_every_message_with_its_outcome() -> None:
     sent = run_traffic(traffic, conversations=5, seconds=0.3, rate=None)
     assert sent and sent == traffic.sent
     assert {m.status for m in sent} == {200, 500}
-    assert all((m.replies == 1) == (m.text == "hello") for m in sent)
+    assert all((m.replies == ["ok"]) == (m.text == "hello") for m in sent)
     assert all(m.error == "boom" for m in sent if m.text == "break")
     assert {m.conversation_id.split("-")[1] for m in sent} <= {str(seat) for seat in range(5)}
     lengths = Counter(m.conversation_id for m in sent)
@@ -66,12 +66,20 @@ def test_the_audit_counts_a_message_the_gap_action_answered_once() -> None:
         {"event": "action", "name": "action_session_start"},
         {"event": "user", "text": "hi", "message_id": "m1"},
         {"event": "action", "name": "action_gap_answer"},
+        {"event": "bot", "text": "Hello!"},
         {"event": "action", "name": "action_gap_answer"},  # a rerun is still one turn
+        {"event": "bot", "text": "Hello!"},
         {"event": "action", "name": "action_listen"},
         {"event": "user", "text": "person please", "message_id": "m2"},
         {"event": "action", "name": "action_escalate"},
         {"event": "user", "text": "card?", "message_id": "m3"},
         {"event": "action", "name": "action_gap_answer"},
+        {"event": "slot", "name": "gap_failures", "value": 0},
+        # the action server was down: the action left no event, the apology followed
+        {"event": "user", "text": "and my pin?", "message_id": "m4"},
+        {"event": "action", "name": "action_gap_answer"},
+        {"event": "action", "name": "utter_service_unavailable"},
+        {"event": "bot", "text": "Sorry, a technical problem."},
     ]
     assert load_audit.gap_answered_message_ids(events) == ["m1", "m3"]
 
