@@ -113,6 +113,25 @@ def check_scale_out(settings: Settings) -> None:
             )
 
 
+def _moved(service: Service, name: str, port: int, log_path: Path | None) -> Service:
+    """A copy of ``service`` named ``name``, listening on loopback ``port`` (behind
+    HAProxy), logging to ``log_path``."""
+    command = list(service.command)
+    command[command.index("--port") + 1] = str(port)
+    if "--interface" in command:  # Rasa: only HAProxy reaches an instance
+        command[command.index("--interface") + 1] = "127.0.0.1"
+    return replace(
+        service,
+        name=name,
+        command=command,
+        health_url=f"http://127.0.0.1:{port}{urlsplit(service.health_url).path}",
+        env=dict(service.env),
+        log_path=log_path,
+        address=("127.0.0.1", port),
+        process=None,
+    )
+
+
 def scaled_services(
     settings: Settings, log_dir: Path | None = None, console: bool = True
 ) -> list[Service]:
@@ -126,27 +145,20 @@ def scaled_services(
         internal[settings.rasa_instances :],
     )
     public_rasa = urlsplit(settings.rasa_url)
-    services: list[Service] = []
-    for index, port in enumerate(action_ports):
-        one = replace(settings, action_server_port=port)
-        actions = build_services(one, log_dir and log_dir / f"actions-{index + 1}", console=False)[
-            0
-        ]
-        actions.name = f"action server {index + 1}"
-        services.append(actions)
-    for index, port in enumerate(rasa_ports):
-        one = replace(settings, rasa_url=f"http://127.0.0.1:{port}")
-        rasa = build_services(one, log_dir and log_dir / f"rasa-{index + 1}", console=False)[1]
-        rasa.name = f"Rasa server {index + 1}"
-        rasa.env["GAPDESK_ACTION_ENDPOINT"] = (
-            f"http://127.0.0.1:{settings.action_server_port}/webhook"
-        )
-        # An agent's reply reaches a widget customer whichever instance it was sent to.
-        rasa.env["GAPDESK_SOCKETIO_REDIS_URL"] = settings.lock_store_url
-        rasa.env["GAPDESK_SOCKETIO_CHANNEL"] = f"{settings.lock_store_prefix}-socketio"
-        services.append(rasa)
-    if console:
-        services.append(build_services(settings, log_dir)[2])
+    actions, rasa, *rest = build_services(settings, log_dir, console=console)
+    # Every Rasa calls "the action server" at HAProxy's port, as configured; an agent's
+    # reply reaches a widget customer whichever instance it was sent to.
+    rasa.env["GAPDESK_SOCKETIO_REDIS_URL"] = settings.lock_store_url
+    rasa.env["GAPDESK_SOCKETIO_CHANNEL"] = f"{settings.lock_store_prefix}-socketio"
+    services = [
+        _moved(actions, f"{actions.name} {n}", port, log_dir and log_dir / f"actions-{n}.log")
+        for n, port in enumerate(action_ports, start=1)
+    ]
+    services += [
+        _moved(rasa, f"{rasa.name} {n}", port, log_dir and log_dir / f"rasa-{n}.log")
+        for n, port in enumerate(rasa_ports, start=1)
+    ]
+    services += rest  # the console, which reaches Rasa through HAProxy
     config = haproxy_config(
         public_rasa.port or 80,
         settings.action_server_port,
